@@ -1,0 +1,72 @@
+namespace AgingPipeline.Contracts;
+
+/// <summary>Every container, queue and blob name of the pipeline, in one place.</summary>
+public static class BlobNames
+{
+    public const string UploadsContainer = "uploads";
+    public const string AgedContainer = "aged";
+    public const string JobsContainer = "jobs";
+    public const string ModelsContainer = "models";
+    public const string JobsQueue = "aging-jobs";
+    public const string PoisonQueue = "aging-jobs-poison";
+
+    /// <summary><c>{jobId}.json</c> in the jobs container.</summary>
+    public static string JobRecord(string jobId) => $"{jobId}.json";
+
+    /// <summary><c>batches/{batchId}/{jobId}</c> in the jobs container: an empty marker blob listing the batch's jobs.</summary>
+    public static string BatchMember(string batchId, string jobId) => $"batches/{batchId}/{jobId}";
+
+    /// <summary>Prefix of a batch's markers.</summary>
+    public static string BatchPrefix(string batchId) => $"batches/{batchId}/";
+
+    /// <summary><c>{jobId}/{stem}.age{N}.{ext}</c> in the aged container.</summary>
+    public static string AgedOutput(string jobId, string inputBlob, int age, string extension) =>
+        $"{jobId}/{SafeStem(inputBlob)}.age{age}.{extension}";
+
+    /// <summary><c>{jobId}/{stem}.contact.{ext}</c> in the aged container.</summary>
+    public static string ContactSheet(string jobId, string inputBlob, string extension) =>
+        $"{jobId}/{SafeStem(inputBlob)}.contact.{extension}";
+
+    /// <summary>The file name without folders and extension, reduced to characters safe in any URL and file
+    /// system (letters, digits, '-', '_'), at most 80 characters, never empty.</summary>
+    public static string SafeStem(string blobName)
+    {
+        var name = blobName.Replace('\\', '/');
+        name = name[(name.LastIndexOf('/') + 1)..];
+        var dot = name.LastIndexOf('.');
+        if (dot > 0)
+        {
+            name = name[..dot];
+        }
+        Span<char> buffer = stackalloc char[Math.Min(name.Length, 80)];
+        var length = 0;
+        foreach (var c in name)
+        {
+            if (length == buffer.Length)
+            {
+                break;
+            }
+            buffer[length++] = char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_';
+        }
+        var stem = new string(buffer[..length]).Trim('_');
+        return stem.Length == 0 ? "image" : stem;
+    }
+
+    /// <summary>The file extension (without dot) written for a sniffed format.</summary>
+    public static string ExtensionFor(ImageFormat format) => format switch
+    {
+        ImageFormat.Png => "png",
+        ImageFormat.Jpeg => "jpg",
+        ImageFormat.WebP => "webp",
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "No output format for this input."),
+    };
+}
+
+/// <summary>Formats the pipeline accepts, decided by content sniffing.</summary>
+public enum ImageFormat
+{
+    Unknown,
+    Png,
+    Jpeg,
+    WebP,
+}

@@ -1,0 +1,52 @@
+namespace AgingPipeline.Contracts;
+
+/// <summary>One aged output of a job.</summary>
+/// <param name="Age">Target age in years.</param>
+/// <param name="Blob">Blob name inside the <c>aged</c> container.</param>
+public sealed record AgedOutput(int Age, string Blob);
+
+/// <summary>The durable state of one job, stored as <c>jobs/{jobId}.json</c> and updated with ETag conditions.</summary>
+public sealed record JobRecord
+{
+    public int SchemaVersion { get; init; } = 1;
+    public required string JobId { get; init; }
+    public required JobState State { get; init; }
+    public required string InputContainer { get; init; }
+    public required string InputBlob { get; init; }
+    public string? InputETag { get; init; }
+    /// <summary>The name the user gave the file (display only; never used as a path).</summary>
+    public string? OriginalName { get; init; }
+    public string? BatchId { get; init; }
+    public IReadOnlyList<int> TargetAges { get; init; } = [];
+    public string? ModelName { get; init; }
+    public string? ModelVersion { get; init; }
+    public string? Format { get; init; }
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+    public IReadOnlyList<AgedOutput> Outputs { get; init; } = [];
+    public string? ContactSheetBlob { get; init; }
+    public PipelineErrorCode ErrorCode { get; init; }
+    public string? ErrorMessage { get; init; }
+    public int Attempts { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>Returns a copy moved to <paramref name="state"/>, enforcing the state machine.</summary>
+    public JobRecord MoveTo(JobState state, DateTimeOffset now)
+    {
+        JobStateMachine.EnsureCanMove(State, state);
+        return this with
+        {
+            State = state,
+            UpdatedAt = now,
+            StartedAt = state == JobState.Processing ? StartedAt ?? now : StartedAt,
+            CompletedAt = JobStateMachine.IsTerminal(state) ? now : CompletedAt,
+        };
+    }
+
+    /// <summary>Returns a failed copy with a code and a human reason.</summary>
+    public JobRecord Fail(PipelineErrorCode code, string message, DateTimeOffset now) =>
+        MoveTo(JobState.Failed, now) with { ErrorCode = code, ErrorMessage = message };
+}
