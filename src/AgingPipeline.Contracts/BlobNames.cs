@@ -28,7 +28,9 @@ public static class BlobNames
         $"{jobId}/{SafeStem(inputBlob)}.contact.{extension}";
 
     /// <summary>The file name without folders and extension, reduced to characters safe in any URL and file
-    /// system (letters, digits, '-', '_'), at most 80 characters, never empty.</summary>
+    /// system (letters, digits, '-', '_'; a run of other characters becomes one '_'), at most 80 characters, never empty.</summary>
+    /// <remarks>Names come from users and from any program writing into <c>uploads</c>: folders, <c>..</c>, control and
+    /// bidirectional characters must never reach an output name or a download's file name.</remarks>
     public static string SafeStem(string blobName)
     {
         var name = blobName.Replace('\\', '/');
@@ -46,7 +48,12 @@ public static class BlobNames
             {
                 break;
             }
-            buffer[length++] = char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_';
+            var safe = char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_';
+            if (safe == '_' && length > 0 && buffer[length - 1] == '_')
+            {
+                continue; // one underscore for a run of unsafe characters
+            }
+            buffer[length++] = safe;
         }
         var stem = new string(buffer[..length]).Trim('_');
         return stem.Length == 0 ? "image" : stem;

@@ -32,6 +32,11 @@ public sealed record JobRecord
     public DateTimeOffset UpdatedAt { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? CompletedAt { get; init; }
+    /// <summary>When the job's queue message was sent; null while a queued job still waits for it.</summary>
+    /// <remarks>The record is created before the message is sent (so that a replayed event finds it and sends
+    /// nothing). If the creator dies between the two writes, the record stays queued without a message; a later
+    /// delivery of the same event sees <c>EnqueuedAt == null</c> on an old enough record and sends the message.</remarks>
+    public DateTimeOffset? EnqueuedAt { get; init; }
 
     /// <summary>Returns a copy moved to <paramref name="state"/>, enforcing the state machine.</summary>
     public JobRecord MoveTo(JobState state, DateTimeOffset now)

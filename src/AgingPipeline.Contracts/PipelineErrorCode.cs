@@ -36,6 +36,8 @@ public enum PipelineErrorCode
     NotFound = 14,
     /// <summary>The image has more frames than allowed (animations).</summary>
     TooManyFrames = 15,
+    /// <summary>The same work is being done by another delivery right now; retry later.</summary>
+    Busy = 16,
     /// <summary>Anything unexpected; a bug.</summary>
     Internal = 99,
 }

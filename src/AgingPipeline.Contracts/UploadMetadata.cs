@@ -57,5 +57,75 @@ public static class UploadMetadata
         return true;
     }
 
+    /// <summary>Longest original name kept, in characters, before encoding.</summary>
+    public const int MaxOriginalNameLength = 255;
+
+    /// <summary>Percent-encodes a file name for metadata (ASCII only), dropping folders and control characters
+    /// and keeping at most <see cref="MaxOriginalNameLength"/> characters.</summary>
+    /// <remarks>Metadata values travel in HTTP headers, which must be ASCII; the name is display-only and is
+    /// never used to build a path.</remarks>
+    public static string EncodeOriginalName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var cleaned = CleanName(name);
+        return Uri.EscapeDataString(cleaned);
+    }
+
+    /// <summary>Decodes a value written by <see cref="EncodeOriginalName"/>; returns null for null, empty or
+    /// undecodable values, and never returns control characters or folders.</summary>
+    public static string? DecodeOriginalName(string? encoded)
+    {
+        if (string.IsNullOrWhiteSpace(encoded))
+        {
+            return null;
+        }
+        string decoded;
+        try
+        {
+            decoded = Uri.UnescapeDataString(encoded.Trim());
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+        var cleaned = CleanName(decoded);
+        return cleaned.Length == 0 ? null : cleaned;
+    }
+
+    /// <summary>True for model repository names: lowercase letters and digits in dash-separated groups, at most
+    /// 63 characters.</summary>
+    public static bool IsValidModelName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 63 || name[0] == '-' || name[^1] == '-' || name.Contains("--", StringComparison.Ordinal))
+        {
+            return false;
+        }
+        return name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+    }
+
+    /// <summary>True for model versions: a positive whole number without sign or leading zeros.</summary>
+    public static bool IsValidModelVersion(string? version) =>
+        !string.IsNullOrEmpty(version) && version.Length <= 9 && version[0] is >= '1' and <= '9' && version.All(char.IsAsciiDigit);
+
+    private static string CleanName(string name)
+    {
+        var slash = Math.Max(name.LastIndexOf('/'), name.LastIndexOf('\\'));
+        var leaf = name[(slash + 1)..];
+        var builder = new System.Text.StringBuilder(Math.Min(leaf.Length, MaxOriginalNameLength));
+        foreach (var rune in leaf.EnumerateRunes())
+        {
+            if (System.Text.Rune.IsControl(rune) || rune.Value is 0xFEFF or (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069))
+            {
+                continue;
+            }
+            if (builder.Length + rune.Utf16SequenceLength > MaxOriginalNameLength)
+            {
+                break;
+            }
+            builder.Append(rune.ToString());
+        }
+        return builder.ToString().Trim();
+    }
+
     private static string Truncate(string s) => s.Length <= 20 ? s : s[..20] + "…";
 }

@@ -1,0 +1,48 @@
+using AgingPipeline.Contracts;
+using AgingPipeline.Functions.Http;
+using AgingPipeline.Functions.Uploads;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AgingPipeline.Functions.Apis;
+
+/// <summary><c>POST /api/uploads</c>: the web form's and the CLI's way in.</summary>
+/// <remarks>The API only writes blobs. It does not create jobs: the storage event does, through OnImageUploaded,
+/// exactly as for a blob written by any other program. The job ids it returns are computed from each stored blob's
+/// ETag with <see cref="JobIds.FromBlob"/>, so they are the ids OnImageUploaded will use.</remarks>
+public static class UploadsApi
+{
+    /// <summary>Maps the upload endpoint.</summary>
+    public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPost("/api/uploads", UploadAsync).DisableAntiforgery().WithName("Uploads");
+        return app;
+    }
+
+    /// <summary>Streams the files of a multipart request into <c>uploads</c>.</summary>
+    public static async Task<Results<Accepted<UploadAccepted>, ProblemHttpResult>> UploadAsync(
+        HttpRequest request,
+        MultipartUploadProcessor processor,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(processor);
+        UploadBatch batch;
+        try
+        {
+            batch = await processor.ProcessAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UploadRefusedException refused)
+        {
+            var extensions = refused.Committed.Count == 0
+                ? null
+                : new Dictionary<string, object?> { ["accepted"] = refused.Committed.Select(ToJob).ToArray() };
+            return Problems.Create(refused.Code, refused.Message, refused.Status, extensions);
+        }
+        var batchUrl = $"/api/batches/{batch.BatchId}";
+        return TypedResults.Accepted(batchUrl, new UploadAccepted(batch.BatchId, batchUrl, batch.Files.Select(ToJob).ToArray()));
+    }
+
+    private static UploadAcceptedJob ToJob(UploadedFile file) =>
+        new(file.JobId, file.FileName, file.Blob, JobStateNames.StatusUrl(file.JobId, file.Blob));
+}

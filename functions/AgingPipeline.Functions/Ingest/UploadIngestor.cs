@@ -1,0 +1,321 @@
+using System.Diagnostics;
+using System.Globalization;
+using AgingPipeline.Contracts;
+using AgingPipeline.Functions.CustomHandler;
+using AgingPipeline.Imaging;
+using AgingPipeline.Storage;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
+
+namespace AgingPipeline.Functions.Ingest;
+
+/// <summary>How an upload event was handled.</summary>
+public enum IngestStatus
+{
+    /// <summary>A new job was created and its message sent.</summary>
+    Queued,
+    /// <summary>The upload was refused; a failed job record says why. No message was sent.</summary>
+    Refused,
+    /// <summary>The job already existed (a repeated event): nothing was written.</summary>
+    Duplicate,
+    /// <summary>A job whose creator died before sending its message was completed by this delivery.</summary>
+    Recovered,
+    /// <summary>The blob no longer exists; there is nothing to do.</summary>
+    BlobGone,
+}
+
+/// <summary>The result of <see cref="UploadIngestor.IngestAsync"/>.</summary>
+/// <param name="Status">What happened.</param>
+/// <param name="JobId">The job id, when the blob still existed.</param>
+/// <param name="ErrorCode">Why the upload was refused, for <see cref="IngestStatus.Refused"/>.</param>
+/// <param name="Message">A line for the invocation log.</param>
+public sealed record IngestOutcome(IngestStatus Status, string? JobId, PipelineErrorCode ErrorCode, string Message);
+
+/// <summary>Thrown when the same upload is being ingested by another delivery right now; the event must be retried later.</summary>
+/// <remarks>Answered with 503: the Functions host (and the local event pump) deliver the event again later, by
+/// which time the other delivery has finished (and this one acknowledges a duplicate) or has died (and this one
+/// completes the job).</remarks>
+public sealed class IngestInProgressException(string jobId)
+    : Exception($"Job {jobId} is being created by another delivery of the same event; retry later.")
+{
+    /// <summary>The job id.</summary>
+    public string JobId { get; } = jobId;
+}
+
+/// <summary>The work of OnImageUploaded: turns a new blob in <c>uploads</c> into exactly one job.</summary>
+/// <remarks>
+/// <para>Order of writes, and why: (1) read the blob's first bytes and its ETag from storage — the job id is
+/// derived from the ETag seen here, and the bytes sniffed are the bytes of that version; (2) create the job record
+/// create-only — a repeated event (Event Grid delivers at least once) finds it and stops, so there is never a
+/// second job or message; (3) add the batch marker; (4) send the queue message; (5) stamp
+/// <see cref="JobRecord.EnqueuedAt"/>. A crash between 2 and 5 leaves a queued record without <c>EnqueuedAt</c>,
+/// which the next delivery of the event completes after <see cref="FunctionAppOptions.EnqueueRecoveryAfter"/>.</para>
+/// <para>Refused uploads (wrong format, broken header, too large, bad options) get a failed record with a code and a
+/// reason, and no message. Nothing is ever written into <c>uploads</c>: a write there would trigger this function
+/// again.</para>
+/// </remarks>
+public sealed class UploadIngestor
+{
+    private static readonly ImageFormat[] s_accepted = [ImageFormat.Png, ImageFormat.Jpeg, ImageFormat.WebP];
+
+    private readonly StorageClients _clients;
+    private readonly JobStore _jobs;
+    private readonly JobQueue _queue;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly UploadRules _rules;
+    private readonly FunctionAppOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<UploadIngestor> _logger;
+
+    /// <summary>Creates the ingestor.</summary>
+    public UploadIngestor(
+        StorageClients clients,
+        JobStore jobs,
+        JobQueue queue,
+        ResiliencePipelineProvider<string> pipelines,
+        IOptions<UploadRules> rules,
+        IOptions<FunctionAppOptions> options,
+        TimeProvider time,
+        ILogger<UploadIngestor> logger)
+    {
+        ArgumentNullException.ThrowIfNull(pipelines);
+        _clients = clients ?? throw new ArgumentNullException(nameof(clients));
+        _jobs = jobs ?? throw new ArgumentNullException(nameof(jobs));
+        _queue = queue ?? throw new ArgumentNullException(nameof(queue));
+        _pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
+        _rules = rules?.Value ?? throw new ArgumentNullException(nameof(rules));
+        _options = options?.Value ?? throw new ArgumentNullException(nameof(options));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
+
+    /// <summary>Handles one BlobCreated delivery.</summary>
+    /// <param name="invocation">The blob named by the trigger.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>What happened.</returns>
+    /// <exception cref="PipelineException">StorageUnavailable (retry the event later) or InvalidRequest (the
+    /// invocation names a blob outside <c>uploads</c>).</exception>
+    /// <exception cref="IngestInProgressException">Another delivery is creating the same job right now.</exception>
+    public async Task<IngestOutcome> IngestAsync(BlobTriggerInvocation invocation, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        using var activity = PipelineTelemetry.ActivitySource.StartActivity("OnImageUploaded", ActivityKind.Consumer);
+        activity?.SetTag("blob.container", invocation.Container);
+        activity?.SetTag("blob.name", invocation.BlobName);
+        if (!string.Equals(invocation.Container, BlobNames.UploadsContainer, StringComparison.Ordinal))
+        {
+            throw new PipelineException(PipelineErrorCode.InvalidRequest,
+                $"OnImageUploaded only handles the '{BlobNames.UploadsContainer}' container, not '{invocation.Container}'.");
+        }
+
+        var head = await ReadHeadAsync(invocation.BlobName, cancellationToken).ConfigureAwait(false);
+        if (head is null)
+        {
+            return new IngestOutcome(IngestStatus.BlobGone, null, PipelineErrorCode.None,
+                $"Blob {invocation.BlobName} no longer exists; nothing to do.");
+        }
+        var jobId = JobIds.FromBlob(BlobNames.UploadsContainer, invocation.BlobName, head.ETag.ToString());
+        activity?.SetTag("job.id", jobId);
+
+        var existing = await _jobs.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            return await ResumeAsync(existing, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = _time.GetUtcNow();
+        var (header, refusal) = Inspect(head);
+        UploadOptions.TryRead(head.Metadata, _rules, out var options, out var optionsError);
+        refusal ??= optionsError;
+        var record = new JobRecord
+        {
+            JobId = jobId,
+            State = refusal is null ? JobState.Queued : JobState.Failed,
+            InputContainer = BlobNames.UploadsContainer,
+            InputBlob = invocation.BlobName,
+            InputETag = head.ETag.ToString(),
+            OriginalName = options.OriginalName ?? Path.GetFileName(invocation.BlobName),
+            BatchId = options.BatchId,
+            TargetAges = options.Ages,
+            ModelName = options.ModelName,
+            ModelVersion = options.ModelVersion,
+            Format = header.Format == ImageFormat.Unknown ? null : header.Format.ToString().ToLowerInvariant(),
+            Width = header.Width,
+            Height = header.Height,
+            ErrorCode = refusal?.Code ?? PipelineErrorCode.None,
+            ErrorMessage = refusal?.Message,
+            CreatedAt = now,
+            UpdatedAt = now,
+            CompletedAt = refusal is null ? null : now,
+        };
+
+        if (!await _jobs.TryCreateAsync(record, cancellationToken).ConfigureAwait(false))
+        {
+            var raced = await _jobs.GetAsync(jobId, cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineException(PipelineErrorCode.StorageUnavailable, $"Job record {jobId} exists but could not be read.");
+            return await ResumeAsync(raced, cancellationToken).ConfigureAwait(false);
+        }
+        if (record.BatchId is not null)
+        {
+            await _jobs.AddToBatchAsync(record.BatchId, jobId, cancellationToken).ConfigureAwait(false);
+        }
+        if (refusal is not null)
+        {
+            _logger.LogInformation("Upload {Blob} refused as job {JobId}: {Code} {Reason}", invocation.BlobName, jobId, refusal.Code, refusal.Message);
+            return new IngestOutcome(IngestStatus.Refused, jobId, refusal.Code, $"Refused {invocation.BlobName} ({refusal.Code}): {refusal.Message}");
+        }
+        await EnqueueAsync(record, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Upload {Blob} queued as job {JobId} for ages {Ages}", invocation.BlobName, jobId, UploadMetadata.FormatAges(record.TargetAges));
+        return new IngestOutcome(IngestStatus.Queued, jobId, PipelineErrorCode.None,
+            $"Queued job {jobId} for {invocation.BlobName} at ages {UploadMetadata.FormatAges(record.TargetAges)}.");
+    }
+
+    /// <summary>Decides what a repeated delivery does with an existing record.</summary>
+    private async Task<IngestOutcome> ResumeAsync(StoredJobRecord stored, CancellationToken cancellationToken)
+    {
+        var record = stored.Record;
+        if (record.State != JobState.Queued || record.EnqueuedAt is not null)
+        {
+            return new IngestOutcome(IngestStatus.Duplicate, record.JobId, record.ErrorCode,
+                $"Job {record.JobId} already exists ({record.State}); repeated event ignored.");
+        }
+        var now = _time.GetUtcNow();
+        if (now - record.UpdatedAt < _options.EnqueueRecoveryAfter)
+        {
+            throw new IngestInProgressException(record.JobId);
+        }
+        // The creator stopped between creating the record and sending the message. Claim the recovery with an
+        // If-Match write so that of several concurrent deliveries exactly one sends the message.
+        var claimed = record with { UpdatedAt = now };
+        if (await _jobs.TryReplaceAsync(record.JobId, claimed, stored.ETag, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new IngestInProgressException(record.JobId);
+        }
+        if (claimed.BatchId is not null)
+        {
+            await _jobs.AddToBatchAsync(claimed.BatchId, claimed.JobId, cancellationToken).ConfigureAwait(false);
+        }
+        await EnqueueAsync(claimed, cancellationToken).ConfigureAwait(false);
+        _logger.LogWarning("Job {JobId} had a record but no message; the message was sent by a repeated event.", record.JobId);
+        return new IngestOutcome(IngestStatus.Recovered, record.JobId, PipelineErrorCode.None,
+            $"Job {record.JobId} was queued without a message; sent it now.");
+    }
+
+    private async Task EnqueueAsync(JobRecord record, CancellationToken cancellationToken)
+    {
+        var message = new JobMessage(
+            JobMessage.CurrentSchemaVersion,
+            record.JobId,
+            record.InputContainer,
+            record.InputBlob,
+            record.InputETag ?? throw new InvalidOperationException($"Job {record.JobId} has no input ETag."),
+            record.TargetAges,
+            record.ModelName ?? _rules.DefaultModel,
+            record.ModelVersion,
+            record.BatchId,
+            PipelineTelemetry.CurrentTraceParent());
+        await _queue.EnqueueAsync(message, cancellationToken).ConfigureAwait(false);
+        var enqueuedAt = _time.GetUtcNow();
+        await _jobs.UpdateAsync(record.JobId, current => current.EnqueuedAt is not null
+            ? current
+            : current with { EnqueuedAt = enqueuedAt, UpdatedAt = enqueuedAt }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private (ImageHeader Header, PipelineException? Refusal) Inspect(BlobHead head)
+    {
+        if (head.Length > _rules.MaxBytes)
+        {
+            return (default, new PipelineException(PipelineErrorCode.ImageTooLarge,
+                $"The upload has {FormatBytes(head.Length)}; at most {FormatBytes(_rules.MaxBytes)} are accepted."));
+        }
+        if (head.Length == 0)
+        {
+            return (default, new PipelineException(PipelineErrorCode.CorruptImage, "The upload is empty."));
+        }
+        var prefix = head.Prefix.Span;
+        ImageFormat format;
+        try
+        {
+            format = ImageSniffer.Sniff(prefix[..Math.Min(prefix.Length, ImageSniffer.HeaderLength)], s_accepted);
+        }
+        catch (PipelineException ex)
+        {
+            return (default, ex);
+        }
+        ImageHeader header;
+        try
+        {
+            header = ImageHeaderProbe.Probe(prefix);
+        }
+        catch (PipelineException ex)
+        {
+            return (new ImageHeader(format, null, null), ex);
+        }
+        return _rules.TryAcceptDimensions(header, out var error) ? (header, null) : (header, error);
+    }
+
+    private static string FormatBytes(long bytes) =>
+        bytes >= 1024 * 1024
+            ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024.0):0.#} MiB")
+            : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
+
+    /// <summary>The first bytes of a blob and what the same response says about the blob.</summary>
+    private sealed record BlobHead(ReadOnlyMemory<byte> Prefix, ETag ETag, long Length, IDictionary<string, string> Metadata);
+
+    private async Task<BlobHead?> ReadHeadAsync(string blobName, CancellationToken cancellationToken)
+    {
+        var blob = _clients.Uploads.GetBlobClient(blobName);
+        return await _pipeline.ExecuteStorageAsync(
+            static async (s, ct) =>
+            {
+                try
+                {
+                    Response<BlobDownloadResult> response = await s.blob.DownloadContentAsync(new BlobDownloadOptions
+                    {
+                        Range = new HttpRange(0, s.bytes),
+                    }, ct).ConfigureAwait(false);
+                    var details = response.Value.Details;
+                    var content = response.Value.Content.ToMemory();
+                    return new BlobHead(content, details.ETag, TotalLength(details.ContentRange, content.Length), details.Metadata);
+                }
+                catch (RequestFailedException ex) when (ex.Status == 404)
+                {
+                    return null;
+                }
+                catch (RequestFailedException ex) when (ex.Status == 416)
+                {
+                    // A range request on an empty blob: read its properties instead.
+                    try
+                    {
+                        BlobProperties properties = await s.blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false);
+                        return new BlobHead(ReadOnlyMemory<byte>.Empty, properties.ETag, properties.ContentLength, properties.Metadata);
+                    }
+                    catch (RequestFailedException inner) when (inner.Status == 404)
+                    {
+                        return null;
+                    }
+                }
+            },
+            (blob, bytes: (long)_options.HeaderProbeBytes),
+            $"read the start of upload {blobName}",
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The total length from a <c>Content-Range: bytes 0-65535/1234567</c> header.</summary>
+    internal static long TotalLength(string? contentRange, int received)
+    {
+        if (contentRange is not null)
+        {
+            var slash = contentRange.LastIndexOf('/');
+            if (slash >= 0 && long.TryParse(contentRange.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var total))
+            {
+                return total;
+            }
+        }
+        return received;
+    }
+}

@@ -1,0 +1,433 @@
+using System.Buffers;
+using System.Text;
+using AgingPipeline.Contracts;
+using AgingPipeline.Imaging;
+using AgingPipeline.Storage;
+using Azure;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using Polly;
+using Polly.Registry;
+
+namespace AgingPipeline.Functions.Uploads;
+
+/// <summary>A refusal of an upload request with its HTTP status.</summary>
+/// <param name="code">The error code.</param>
+/// <param name="status">The HTTP status.</param>
+/// <param name="message">Human explanation.</param>
+public sealed class UploadRefusedException(PipelineErrorCode code, int status, string message) : Exception(message)
+{
+    /// <summary>The error code.</summary>
+    public PipelineErrorCode Code { get; } = code;
+
+    /// <summary>The HTTP status.</summary>
+    public int Status { get; } = status;
+
+    /// <summary>Files committed before the refusal (they will become jobs).</summary>
+    public IReadOnlyList<UploadedFile> Committed { get; init; } = [];
+}
+
+/// <summary>One file written into <c>uploads</c>.</summary>
+/// <param name="JobId">The job id OnImageUploaded will compute for this blob.</param>
+/// <param name="FileName">The user's file name (display only).</param>
+/// <param name="Blob">Blob name inside <c>uploads</c>.</param>
+/// <param name="ETag">The blob's ETag.</param>
+/// <param name="Bytes">Size in bytes.</param>
+public sealed record UploadedFile(string JobId, string FileName, string Blob, string ETag, long Bytes);
+
+/// <summary>The result of one upload request.</summary>
+/// <param name="BatchId">The batch the files belong to (given or generated).</param>
+/// <param name="Files">The files, in request order.</param>
+public sealed record UploadBatch(string BatchId, IReadOnlyList<UploadedFile> Files);
+
+/// <summary>Streams a <c>multipart/form-data</c> upload into <c>uploads/{batchId}/{name}</c>.</summary>
+/// <remarks>
+/// <para>Files are streamed, never buffered whole: each is cut into blocks (<see cref="FunctionAppOptions.UploadBlockBytes"/>)
+/// that are staged as uncommitted blocks of their blob. Only when the whole request has been read and validated
+/// (sizes, formats, ages, model) are the blobs committed, with their options as metadata. An uncommitted blob is
+/// invisible and raises no storage event, so a refused request leaves no job behind (storage discards the staged
+/// blocks after a week).</para>
+/// <para>The format is sniffed from the first bytes of each file; the name and declared content type are not
+/// trusted (a declared type outside the image types is refused early). Blob names are made from a safe stem of
+/// the file name plus the sniffed extension, so a name like <c>../../etc/passwd</c> becomes <c>passwd.png</c> inside
+/// the batch folder. The commit is create-only: an existing blob is never overwritten (that would silently
+/// replace someone's input and start a new job).</para>
+/// <para>Form fields (<c>ages</c>, <c>batchId</c>, <c>model</c>, <c>modelVersion</c>) must come before the files,
+/// as browsers send them in order: the batch id is part of each blob's name and must be known before the first
+/// block is staged.</para>
+/// </remarks>
+public sealed class MultipartUploadProcessor
+{
+    private static readonly HashSet<string> s_acceptedDeclaredTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/webp", "application/octet-stream",
+    };
+
+    private const int MaxFieldChars = 1024;
+
+    private readonly StorageClients _clients;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly UploadRules _rules;
+    private readonly FunctionAppOptions _options;
+    private readonly ILogger<MultipartUploadProcessor> _logger;
+
+    /// <summary>Creates the processor.</summary>
+    public MultipartUploadProcessor(
+        StorageClients clients,
+        ResiliencePipelineProvider<string> pipelines,
+        IOptions<UploadRules> rules,
+        IOptions<FunctionAppOptions> options,
+        ILogger<MultipartUploadProcessor> logger)
+    {
+        ArgumentNullException.ThrowIfNull(pipelines);
+        _clients = clients ?? throw new ArgumentNullException(nameof(clients));
+        _pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
+        _rules = rules?.Value ?? throw new ArgumentNullException(nameof(rules));
+        _options = options?.Value ?? throw new ArgumentNullException(nameof(options));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
+
+    /// <summary>Reads the request, stages every file, validates, then commits the blobs.</summary>
+    /// <param name="request">The HTTP request.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    /// <returns>The batch and its files.</returns>
+    /// <exception cref="UploadRefusedException">For every refusal, with code and status.</exception>
+    public async Task<UploadBatch> ProcessAsync(HttpRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var boundary = GetBoundary(request.ContentType);
+        if (request.ContentLength > _options.MaxRequestBytes)
+        {
+            throw new UploadRefusedException(PipelineErrorCode.ImageTooLarge, StatusCodes.Status413PayloadTooLarge,
+                $"The request has {request.ContentLength} bytes; at most {_options.MaxRequestBytes} are accepted per request.");
+        }
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = _options.MaxRequestBytes;
+        }
+
+        var fields = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+        var staged = new List<StagedFile>();
+        var reservedNames = new HashSet<string>(StringComparer.Ordinal);
+        string? batchId = null;
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.UploadBlockBytes);
+        try
+        {
+            var reader = new MultipartReader(boundary, request.Body) { HeadersLengthLimit = 16 * 1024, HeadersCountLimit = 16 };
+            while (await ReadNextSectionAsync(reader, cancellationToken).ConfigureAwait(false) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
+                {
+                    throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "A part of the form has no valid Content-Disposition.");
+                }
+                if (disposition.IsFileDisposition())
+                {
+                    if (staged.Count >= _options.MaxFilesPerRequest)
+                    {
+                        throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
+                            $"At most {_options.MaxFilesPerRequest} files are accepted per request.");
+                    }
+                    batchId ??= ResolveBatchId(fields);
+                    staged.Add(await StageFileAsync(section, disposition, batchId, reservedNames, buffer, cancellationToken).ConfigureAwait(false));
+                }
+                else if (disposition.IsFormDisposition())
+                {
+                    var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? string.Empty;
+                    if (staged.Count > 0)
+                    {
+                        throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
+                            $"The form field '{Truncate(name)}' comes after a file; send the fields (ages, batchId, model) before the files.");
+                    }
+                    var value = await ReadFieldAsync(section, name, cancellationToken).ConfigureAwait(false);
+                    if (!fields.TryGetValue(name, out var values))
+                    {
+                        fields[name] = values = [];
+                    }
+                    values.Add(value);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (staged.Count == 0)
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The request contains no files.");
+        }
+        var options = ResolveOptions(fields, batchId!);
+        return new UploadBatch(batchId!, await CommitAsync(staged, options, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static string GetBoundary(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+            || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status415UnsupportedMediaType,
+                "Send the files as multipart/form-data.");
+        }
+        var boundary = HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value;
+        if (string.IsNullOrWhiteSpace(boundary) || boundary.Length > 200)
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The multipart boundary is missing or too long.");
+        }
+        return boundary;
+    }
+
+    private static async Task<MultipartSection?> ReadNextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, $"The multipart body is malformed: {ex.Message}");
+        }
+        catch (IOException ex) when (ex.InnerException is InvalidDataException)
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The multipart body is malformed.");
+        }
+    }
+
+    private static async Task<string> ReadFieldAsync(MultipartSection section, string name, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(section.Body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1024, leaveOpen: true);
+        var chars = new char[MaxFieldChars + 1];
+        var total = 0;
+        int read;
+        while (total < chars.Length && (read = await reader.ReadAsync(chars.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            total += read;
+        }
+        if (total > MaxFieldChars)
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, $"The form field '{Truncate(name)}' is longer than {MaxFieldChars} characters.");
+        }
+        return new string(chars, 0, total);
+    }
+
+    private string ResolveBatchId(Dictionary<string, List<string>> fields)
+    {
+        var given = Single(fields, "batchId");
+        if (given is null)
+        {
+            return NewBatchId();
+        }
+        if (!JobIds.IsWellFormed(given))
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
+                "The batch id may only contain lowercase letters, digits and dashes (at most 64 characters).");
+        }
+        return given;
+    }
+
+    /// <summary>A new random batch id: 16 lowercase base32 characters (80 bits).</summary>
+    public static string NewBatchId()
+    {
+        Span<byte> bytes = stackalloc byte[10];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        const string Alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        var chars = new char[16];
+        ulong high = BitConverter.ToUInt64(bytes[..8]);
+        ulong low = BitConverter.ToUInt16(bytes[8..]);
+        for (var i = 0; i < 16; i++)
+        {
+            chars[i] = Alphabet[(int)(high & 31)];
+            high = (high >> 5) | ((low & 31) << 59);
+            low >>= 5;
+        }
+        return new string(chars);
+    }
+
+    private UploadOptions ResolveOptions(Dictionary<string, List<string>> fields, string batchId)
+    {
+        IReadOnlyList<int> ages = _rules.DefaultAges.Distinct().Order().ToArray();
+        if (fields.TryGetValue("ages", out var agesValues))
+        {
+            if (!UploadMetadata.TryParseAges(string.Join(',', agesValues), _rules.MinAge, _rules.MaxAge, _rules.MaxAgesPerImage, out ages, out var error))
+            {
+                throw Refused(PipelineErrorCode.InvalidAges, StatusCodes.Status400BadRequest, error!);
+            }
+        }
+        var model = Single(fields, "model") ?? _rules.DefaultModel;
+        if (!UploadMetadata.IsValidModelName(model))
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
+                "The model name may only contain lowercase letters, digits and single dashes (at most 63 characters).");
+        }
+        var version = Single(fields, "modelVersion");
+        if (version is not null && !UploadMetadata.IsValidModelVersion(version))
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The model version must be a positive whole number.");
+        }
+        return new UploadOptions(ages, model, version, batchId, OriginalName: null);
+    }
+
+    private static string? Single(Dictionary<string, List<string>> fields, string name)
+    {
+        if (!fields.TryGetValue(name, out var values))
+        {
+            return null;
+        }
+        if (values.Count > 1)
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, $"The form field '{name}' is given more than once.");
+        }
+        var value = values[0].Trim();
+        return value.Length == 0 ? null : value;
+    }
+
+    private sealed record StagedFile(string FileName, string Blob, ImageFormat Format, IReadOnlyList<string> BlockIds, long Bytes);
+
+    private async Task<StagedFile> StageFileAsync(
+        MultipartSection section,
+        ContentDispositionHeaderValue disposition,
+        string batchId,
+        HashSet<string> reservedNames,
+        byte[] buffer,
+        CancellationToken cancellationToken)
+    {
+        var fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value
+            ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value
+            ?? "image";
+        var displayName = UploadMetadata.DecodeOriginalName(UploadMetadata.EncodeOriginalName(fileName)) ?? "image";
+        if (section.ContentType is { Length: > 0 } declared
+            && MediaTypeHeaderValue.TryParse(declared, out var declaredType)
+            && !s_acceptedDeclaredTypes.Contains(declaredType.MediaType.Value ?? string.Empty))
+        {
+            throw Refused(PipelineErrorCode.UnsupportedFormat, StatusCodes.Status415UnsupportedMediaType,
+                $"'{Truncate(displayName)}' is sent as {Truncate(declaredType.MediaType.Value ?? declared)}; only PNG, JPEG and WebP images are accepted.");
+        }
+
+        var blockSize = _options.UploadBlockBytes;
+        var first = await FillAsync(section.Body, buffer, blockSize, cancellationToken).ConfigureAwait(false);
+        if (first == 0)
+        {
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, $"'{Truncate(displayName)}' is empty.");
+        }
+        var sniffed = ImageSniffer.Detect(buffer.AsSpan(0, Math.Min(first, ImageSniffer.HeaderLength)));
+        var format = sniffed.Format;
+        if (format == ImageFormat.Unknown)
+        {
+            throw Refused(PipelineErrorCode.UnsupportedFormat, StatusCodes.Status415UnsupportedMediaType,
+                $"'{Truncate(displayName)}' is not a PNG, JPEG or WebP image (judged by its content, not its name: {sniffed.Description}).");
+        }
+        var blobName = await ReserveBlobNameAsync(batchId, fileName, format, reservedNames, cancellationToken).ConfigureAwait(false);
+        var blob = _clients.Uploads.GetBlockBlobClient(blobName);
+        var nonce = Guid.NewGuid().ToString("N");
+        var blockIds = new List<string>();
+        long total = 0;
+        var length = first;
+        while (length > 0)
+        {
+            total += length;
+            if (total > _rules.MaxBytes)
+            {
+                throw Refused(PipelineErrorCode.ImageTooLarge, StatusCodes.Status413PayloadTooLarge,
+                    $"'{Truncate(displayName)}' is larger than {_rules.MaxBytes} bytes.");
+            }
+            var blockId = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{nonce}-{blockIds.Count:D6}"));
+            await _pipeline.ExecuteStorageAsync(
+                static async (s, ct) =>
+                {
+                    using var content = new MemoryStream(s.buffer, 0, s.length, writable: false);
+                    return (await s.blob.StageBlockAsync(s.blockId, content, cancellationToken: ct).ConfigureAwait(false)).Value;
+                },
+                (blob, blockId, buffer, length),
+                $"stage a block of upload {blobName}",
+                cancellationToken).ConfigureAwait(false);
+            blockIds.Add(blockId);
+            length = await FillAsync(section.Body, buffer, blockSize, cancellationToken).ConfigureAwait(false);
+        }
+        return new StagedFile(displayName, blobName, format, blockIds, total);
+    }
+
+    private async Task<string> ReserveBlobNameAsync(string batchId, string fileName, ImageFormat format, HashSet<string> reservedNames, CancellationToken cancellationToken)
+    {
+        var stem = BlobNames.SafeStem(fileName);
+        var extension = BlobNames.ExtensionFor(format);
+        for (var n = 1; n <= 1000; n++)
+        {
+            var candidate = n == 1 ? $"{batchId}/{stem}.{extension}" : $"{batchId}/{stem}-{n}.{extension}";
+            if (reservedNames.Contains(candidate))
+            {
+                continue;
+            }
+            var exists = await _pipeline.ExecuteStorageAsync(
+                static async (b, ct) => (await b.ExistsAsync(ct).ConfigureAwait(false)).Value,
+                _clients.Uploads.GetBlobClient(candidate),
+                $"check upload name {candidate}",
+                cancellationToken).ConfigureAwait(false);
+            if (!exists)
+            {
+                reservedNames.Add(candidate);
+                return candidate;
+            }
+        }
+        throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status409Conflict, $"Batch {batchId} already holds too many files named like '{Truncate(fileName)}'.");
+    }
+
+    private async Task<IReadOnlyList<UploadedFile>> CommitAsync(IReadOnlyList<StagedFile> staged, UploadOptions options, CancellationToken cancellationToken)
+    {
+        var committed = new List<UploadedFile>(staged.Count);
+        foreach (var file in staged)
+        {
+            var metadata = (options with { OriginalName = file.FileName }).ToMetadata();
+            var blob = _clients.Uploads.GetBlockBlobClient(file.Blob);
+            var info = await _pipeline.ExecuteStorageAsync(
+                static async (s, ct) =>
+                {
+                    try
+                    {
+                        return (await s.blob.CommitBlockListAsync(s.file.BlockIds, new CommitBlockListOptions
+                        {
+                            HttpHeaders = new BlobHttpHeaders { ContentType = ImageHeaderProbe.ContentTypeFor(s.file.Format) },
+                            Metadata = s.metadata,
+                            Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+                        }, ct).ConfigureAwait(false)).Value;
+                    }
+                    catch (RequestFailedException ex) when (JobStore.IsAlreadyExists(ex))
+                    {
+                        return null;
+                    }
+                },
+                (blob, file, metadata),
+                $"commit upload {file.Blob}",
+                cancellationToken).ConfigureAwait(false);
+            if (info is null)
+            {
+                throw new UploadRefusedException(PipelineErrorCode.InvalidRequest, StatusCodes.Status409Conflict,
+                    $"'{Truncate(file.FileName)}' was uploaded to the same place by another request at the same time; upload it again.")
+                {
+                    Committed = committed,
+                };
+            }
+            var etag = info.ETag.ToString();
+            committed.Add(new UploadedFile(JobIds.FromBlob(BlobNames.UploadsContainer, file.Blob, etag), file.FileName, file.Blob, etag, file.Bytes));
+            _logger.LogInformation("Uploaded {Blob} ({Bytes} bytes) as job {JobId}", file.Blob, file.Bytes, committed[^1].JobId);
+        }
+        return committed;
+    }
+
+    private static async Task<int> FillAsync(Stream stream, byte[] buffer, int count, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        int read;
+        while (total < count && (read = await stream.ReadAsync(buffer.AsMemory(total, count - total), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            total += read;
+        }
+        return total;
+    }
+
+    private static UploadRefusedException Refused(PipelineErrorCode code, int status, string message) => new(code, status, message);
+
+    private static string Truncate(string text) => text.Length <= 80 ? text : text[..80] + "…";
+}

@@ -1,0 +1,76 @@
+using AgingPipeline.Contracts;
+using AgingPipeline.Imaging;
+using AgingPipeline.Inference;
+
+namespace AgingPipeline.Runner;
+
+/// <summary>One aged output.</summary>
+/// <param name="Age">Target age in years.</param>
+/// <param name="Image">The encoded image, same size and format as the input.</param>
+public sealed record AgedImage(int Age, EncodedImage Image);
+
+/// <summary>The outputs of one input.</summary>
+/// <param name="Input">What the input's header declared.</param>
+/// <param name="Outputs">One image per target age, in the order asked.</param>
+public sealed record AgingResult(ImageInfo Input, IReadOnlyList<AgedImage> Outputs);
+
+/// <summary>Ages one image at several target ages: decode under the limits, pack, infer through the model's batcher,
+/// compose at full resolution, encode. No storage here, so the same path serves the runner, tests and tools.</summary>
+/// <remarks>The model input is decoded with shrink-on-load; the full-resolution input is decoded once and shared by
+/// every age. All ages of an image are queued on the batcher at once, so they (and other jobs' ages) share batches.
+/// Composition is CPU-bound libvips work and runs one age at a time per job so that concurrent jobs, not one job,
+/// use the cores.</remarks>
+public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, ModelRepository models)
+{
+    /// <summary>Ages <paramref name="input"/> with the ager <paramref name="model"/>.</summary>
+    /// <exception cref="PipelineException">Input errors (UnsupportedFormat, CorruptImage, ImageTooLarge, TooManyPixels,
+    /// BadDimensions, TooManyFrames), InvalidAges, ModelNotFound (a source-age model without an estimator),
+    /// ModelFailed, Internal.</exception>
+    public async Task<AgingResult> AgeAsync(ReadOnlyMemory<byte> input, IReadOnlyList<int> ages, ServedModel model, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ages);
+        ArgumentNullException.ThrowIfNull(model);
+        var ager = model.Ager ?? throw new PipelineException(
+            PipelineErrorCode.ModelNotFound, $"Model {model.Name}/{model.Version} is an {model.Kind}, not an image ager.");
+        if (ages.Count == 0)
+        {
+            throw new PipelineException(PipelineErrorCode.InvalidAges, "No target ages were given.");
+        }
+
+        var tensor = new float[ager.ImageLength];
+        var geometry = decoder.DecodeForModel(input, ager.Width, ager.Height, tensor);
+        double? sourceAge = ager.SourceAge is null ? null : await EstimateSourceAgeAsync(input, cancellationToken).ConfigureAwait(false);
+        var conditions = ages.Select(age => ager.EncodeConditions(age, sourceAge)).ToList();
+
+        using var decoded = decoder.Decode(input);
+        var pending = conditions.Select(c => model.Batcher.InferAsync(tensor, c, cancellationToken)).ToList();
+        var outputs = new List<AgedImage>(ages.Count);
+        for (var i = 0; i < ages.Count; i++)
+        {
+            var output = await pending[i].ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            float[] residual;
+            if (ager.OutputIsResidual)
+            {
+                residual = output;
+            }
+            else
+            {
+                residual = new float[output.Length];
+                TensorPacker.OutputImageToResidual(output, tensor, residual);
+            }
+            outputs.Add(new AgedImage(ages[i], composer.Compose(decoded, residual, geometry)));
+        }
+        return new AgingResult(decoded.Header, outputs);
+    }
+
+    private async Task<double> EstimateSourceAgeAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
+    {
+        var estimator = models.Models.Where(m => m.Estimator is not null).MaxBy(m => m.VersionNumber)
+            ?? throw new PipelineException(PipelineErrorCode.ModelNotFound, "The model needs the age of the input, but no age-estimator model is served.");
+        var tensor = new float[estimator.Model.ImageLength];
+        decoder.DecodeForModel(input, estimator.Estimator!.Width, estimator.Estimator.Height, tensor);
+        var age = await estimator.Batcher.InferAsync(tensor, ReadOnlyMemory<float>.Empty, cancellationToken).ConfigureAwait(false);
+        return age[0];
+    }
+}

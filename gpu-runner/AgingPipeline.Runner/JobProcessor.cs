@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using AgingPipeline.Contracts;
+using AgingPipeline.Imaging;
+using AgingPipeline.Inference;
+using AgingPipeline.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgingPipeline.Runner;
+
+/// <summary>Processes one delivery of a job message from receipt to delete: the job state machine as seen by a runner.</summary>
+/// <remarks>
+/// <para>Deliveries are at least once, so every step is idempotent: a finished job's replay only deletes the message;
+/// outputs are create-only; the record moves with ETag conditions and never leaves a terminal state.</para>
+/// <para>Failures split in two. Bad input or a bad request (<see cref="PipelineException.IsTransient"/> false) can never
+/// succeed: the record is failed with its code and human message and the message is deleted. Transient failures
+/// (storage, model hiccups, bugs) leave the message to reappear after its visibility timeout; on the last allowed
+/// delivery it goes to the poison queue, where the poison handler fails the record with
+/// <see cref="PipelineErrorCode.RetriesExhausted"/>.</para>
+/// </remarks>
+internal sealed class JobProcessor(
+    JobQueue queue,
+    JobStore jobs,
+    JobBlobs blobs,
+    ImageAger ager,
+    ContactSheetRenderer contactSheets,
+    ModelRepository models,
+    IOptions<ImagingOptions> imaging,
+    IOptions<StorageOptions> storage,
+    IOptions<RunnerOptions> options,
+    RunnerMetrics metrics,
+    TimeProvider time,
+    ILogger<JobProcessor> logger)
+{
+    /// <summary>Processes one received message; never throws except for cancellation of <paramref name="stoppingToken"/>.</summary>
+    public async Task<string> ProcessAsync(ReceivedJobMessage received, CancellationToken stoppingToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        metrics.JobStarted();
+        var outcome = JobOutcomes.Retried;
+        try
+        {
+            outcome = await ProcessCoreAsync(received, stoppingToken).ConfigureAwait(false);
+            return outcome;
+        }
+        finally
+        {
+            metrics.JobEnded(outcome, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async Task<string> ProcessCoreAsync(ReceivedJobMessage received, CancellationToken stoppingToken)
+    {
+        if (received.Message is not { } message)
+        {
+            logger.LogError("Message {MessageId} is not a usable job message ({Problem}); moving it to the poison queue.", received.MessageId, received.Problem);
+            await queue.MoveToPoisonAsync(received, stoppingToken).ConfigureAwait(false);
+            return JobOutcomes.Poisoned;
+        }
+        if (received.DequeueCount > queue.MaxDequeueCount)
+        {
+            logger.LogWarning("Job {JobId} was delivered {Count} times; moving it to the poison queue.", message.JobId, received.DequeueCount);
+            await queue.MoveToPoisonAsync(received, stoppingToken).ConfigureAwait(false);
+            return JobOutcomes.Poisoned;
+        }
+
+        using var activity = PipelineTelemetry.StartLinkedActivity("runner.job", message.TraceParent);
+        activity?.SetTag("aging.job_id", message.JobId);
+        activity?.SetTag("aging.attempt", received.DequeueCount);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = message.JobId });
+
+        await using var lease = new JobLease(queue, received, storage.Value.VisibilityTimeout, logger);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Lost);
+        var cancellationToken = linked.Token;
+        try
+        {
+            var outcome = await RunJobAsync(message, received.DequeueCount, cancellationToken).ConfigureAwait(false);
+            await lease.DisposeAsync().ConfigureAwait(false);
+            await queue.DeleteAsync(lease.Current, stoppingToken).ConfigureAwait(false);
+            return outcome;
+        }
+        catch (PipelineException e) when (!e.IsTransient)
+        {
+            logger.LogInformation("Job {JobId} failed: {Code}: {Reason}", message.JobId, e.Code, e.Message);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Code.ToString());
+            await FailAsync(message, e.Code, e.Message, stoppingToken).ConfigureAwait(false);
+            await lease.DisposeAsync().ConfigureAwait(false);
+            await queue.DeleteAsync(lease.Current, stoppingToken).ConfigureAwait(false);
+            return JobOutcomes.Failed;
+        }
+        catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Job {JobId} abandoned: its message is held by another worker now.", message.JobId);
+            return JobOutcomes.Skipped;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: hand the message back at once instead of after the visibility timeout.
+            await lease.DisposeAsync().ConfigureAwait(false);
+            await ReleaseAsync(lease.Current).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception e) when (e is PipelineException || !IsFatal(e))
+        {
+            var code = e is PipelineException pe ? pe.Code : PipelineErrorCode.Internal;
+            activity?.SetStatus(ActivityStatusCode.Error, code.ToString());
+            if (received.DequeueCount >= queue.MaxDequeueCount)
+            {
+                logger.LogError(e, "Job {JobId} failed on its last allowed delivery ({Code}); moving it to the poison queue.", message.JobId, code);
+                await lease.DisposeAsync().ConfigureAwait(false);
+                await queue.MoveToPoisonAsync(lease.Current, stoppingToken).ConfigureAwait(false);
+                return JobOutcomes.Poisoned;
+            }
+            logger.LogWarning(e, "Job {JobId} failed transiently ({Code}) on delivery {Count}; it will be retried.", message.JobId, code, received.DequeueCount);
+            return JobOutcomes.Retried;
+        }
+    }
+
+    private async Task<string> RunJobAsync(JobMessage message, long attempt, CancellationToken cancellationToken)
+    {
+        var record = await StartAsync(message, attempt, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            logger.LogInformation("Job {JobId} is already finished; deleting the repeated message.", message.JobId);
+            return JobOutcomes.Skipped;
+        }
+
+        var model = models.Get(message.ModelName, message.ModelVersion);
+        var input = await blobs.DownloadInputAsync(message, imaging.Value, cancellationToken).ConfigureAwait(false);
+        var result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, cancellationToken).ConfigureAwait(false);
+
+        var outputs = new List<AgedOutput>(result.Outputs.Count);
+        foreach (var output in result.Outputs)
+        {
+            var name = BlobNames.AgedOutput(message.JobId, message.InputBlob, output.Age, output.Image.Extension);
+            if (await blobs.WriteOutputAsync(name, output.Image.Content, output.Image.ContentType, cancellationToken).ConfigureAwait(false))
+            {
+                metrics.OutputWritten();
+            }
+            outputs.Add(new AgedOutput(output.Age, name));
+        }
+
+        string? sheetName = null;
+        if (options.Value.WriteContactSheet)
+        {
+            var tiles = new List<ContactSheetTile>(result.Outputs.Count + 1) { new("input", input.ToMemory()) };
+            tiles.AddRange(result.Outputs.Select(o => new ContactSheetTile($"age {o.Age}", o.Image.Content)));
+            var sheet = contactSheets.Render(tiles, result.Input.Format);
+            sheetName = BlobNames.ContactSheet(message.JobId, message.InputBlob, sheet.Extension);
+            await blobs.WriteOutputAsync(sheetName, sheet.Content, sheet.ContentType, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = time.GetUtcNow();
+        await jobs.UpdateAsync(message.JobId, r => r.State == JobState.Processing
+            ? r.MoveTo(JobState.Succeeded, now) with
+            {
+                Outputs = outputs,
+                ContactSheetBlob = sheetName,
+                Format = result.Input.Format.ToString().ToLowerInvariant(),
+                Width = result.Input.Width,
+                Height = result.Input.Height,
+                ModelName = model.Name,
+                ModelVersion = model.Version,
+                ErrorCode = PipelineErrorCode.None,
+                ErrorMessage = null,
+            }
+            : r, cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("Job {JobId} succeeded: {Count} ages of a {Width}×{Height} {Format} with {Model}/{Version}.",
+            message.JobId, outputs.Count, result.Input.Width, result.Input.Height, result.Input.Format, model.Name, model.Version);
+        return JobOutcomes.Succeeded;
+    }
+
+    /// <summary>Moves the record to processing (creating it from the message if it is missing); null when the job is
+    /// already finished.</summary>
+    private async Task<JobRecord?> StartAsync(JobMessage message, long attempt, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var stored = await jobs.UpdateAsync(message.JobId, r => JobStateMachine.IsTerminal(r.State)
+            ? r
+            : r.MoveTo(JobState.Processing, now) with { Attempts = (int)Math.Min(attempt, int.MaxValue) },
+            cancellationToken).ConfigureAwait(false);
+        if (stored is null)
+        {
+            // The message arrived without a record (e.g. sent by a tool): create it, then start it.
+            var created = new JobRecord
+            {
+                JobId = message.JobId,
+                State = JobState.Queued,
+                InputContainer = message.InputContainer,
+                InputBlob = message.InputBlob,
+                InputETag = message.InputETag,
+                BatchId = message.BatchId,
+                TargetAges = message.TargetAges,
+                ModelName = message.ModelName,
+                ModelVersion = message.ModelVersion,
+                CreatedAt = now,
+                UpdatedAt = now,
+                EnqueuedAt = now,
+            };
+            await jobs.TryCreateAsync(created, cancellationToken).ConfigureAwait(false);
+            return await StartAsync(message, attempt, cancellationToken).ConfigureAwait(false);
+        }
+        return JobStateMachine.IsTerminal(stored.Record.State) ? null : stored.Record;
+    }
+
+    private async Task FailAsync(JobMessage message, PipelineErrorCode code, string reason, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await jobs.UpdateAsync(message.JobId, r => JobStateMachine.IsTerminal(r.State) ? r : r.Fail(code, reason, now), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ReleaseAsync(ReceivedJobMessage message)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await queue.ExtendVisibilityAsync(message, TimeSpan.Zero, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is PipelineException or OperationCanceledException)
+        {
+            logger.LogDebug(e, "Could not hand message {MessageId} back at shutdown; it reappears after its visibility timeout.", message.MessageId);
+        }
+    }
+
+    private static bool IsFatal(Exception e) => e is OutOfMemoryException or StackOverflowException or AccessViolationException;
+}

@@ -1,0 +1,40 @@
+using AgingPipeline.Imaging;
+using AgingPipeline.Inference;
+using AgingPipeline.Storage;
+using Microsoft.Extensions.Options;
+using Polly.Registry;
+
+namespace AgingPipeline.Runner;
+
+/// <summary>Wires the runner: storage, imaging, inference, the job worker, health and metrics.</summary>
+internal static class RunnerServiceCollectionExtensions
+{
+    public static IHostApplicationBuilder AddAgingRunner(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddPipelineStorage();
+        services.AddAgingImaging();
+        services.AddAgingInference();
+        services.AddOptions<RunnerOptions>().BindConfiguration(RunnerOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RunnerOptions>, RunnerOptionsValidator>();
+        services.TryAddSingletonTimeProvider();
+        services.AddSingleton<RunnerMetrics>();
+        services.AddSingleton(sp => new JobBlobs(
+            sp.GetRequiredService<StorageClients>(),
+            sp.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(StorageResilience.PipelineName)));
+        services.AddSingleton<ImageAger>();
+        services.AddSingleton<JobProcessor>();
+        services.AddHostedService<JobWorker>();
+        services.AddHealthChecks().AddCheck<ModelReadyHealthCheck>("model");
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RunnerJsonContext.Default));
+        return builder;
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using AgingPipeline.Storage;
+using Microsoft.Extensions.Options;
+
+namespace AgingPipeline.EventPump;
+
+/// <summary>Entry point of the local event pump.</summary>
+public static class Program
+{
+    /// <summary>Runs the pump until Ctrl-C.</summary>
+    public static async Task Main(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.AddServiceDefaults();
+        builder.Services.AddOptions<EventPumpOptions>().BindConfiguration(EventPumpOptions.SectionName)
+            .Validate(o => o.Validate().Count == 0, "Invalid EventPump options; see EventPumpOptions.Validate.").ValidateOnStart();
+        builder.Services.AddPipelineStorage();
+        builder.Services.AddHttpClient<UploadEventPump>((sp, http) => http.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddHostedService<EventPumpWorker>();
+        await builder.Build().RunAsync().ConfigureAwait(false);
+    }
+}

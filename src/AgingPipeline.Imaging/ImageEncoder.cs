@@ -1,0 +1,44 @@
+using AgingPipeline.Contracts;
+using NetVips;
+
+namespace AgingPipeline.Imaging;
+
+/// <summary>Encodes libvips images as PNG, JPEG or WebP with every piece of metadata stripped.</summary>
+/// <remarks><c>keep=none</c> drops EXIF (GPS position, camera serials, thumbnails of the original), XMP, IPTC and ICC
+/// data: outputs are published through links and must not leak what the uploader's camera recorded. Pixels are
+/// already converted to sRGB, which is what a viewer assumes without a profile. JPEG has no alpha, so an image with
+/// alpha is flattened onto <see cref="ImagingOptions.FlattenBackground"/> for JPEG only.</remarks>
+internal sealed class ImageEncoder(ImagingOptions options)
+{
+    private readonly double[] _background = [.. options.FlattenBackground.Select(v => (double)v)];
+
+    /// <summary>Encodes <paramref name="image"/> (8-bit sRGB, 3 or 4 bands); evaluating it runs the whole lazy
+    /// pipeline behind it.</summary>
+    public EncodedImage Encode(Image image, ImageFormat format)
+    {
+        byte[] content;
+        switch (format)
+        {
+            case ImageFormat.Png:
+                content = image.PngsaveBuffer(compression: options.PngCompression, interlace: false, keep: Enums.ForeignKeep.None);
+                break;
+            case ImageFormat.Jpeg:
+                if (image.Bands == 4)
+                {
+                    using var flat = image.Flatten(_background);
+                    content = flat.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: true, interlace: false, keep: Enums.ForeignKeep.None);
+                }
+                else
+                {
+                    content = image.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: true, interlace: false, keep: Enums.ForeignKeep.None);
+                }
+                break;
+            case ImageFormat.WebP:
+                content = image.WebpsaveBuffer(q: options.WebpQuality, keep: Enums.ForeignKeep.None);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(format), format, "Only PNG, JPEG and WebP are written.");
+        }
+        return new EncodedImage(content, format, image.Width, image.Height);
+    }
+}

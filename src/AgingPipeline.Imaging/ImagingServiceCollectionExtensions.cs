@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgingPipeline.Imaging;
+
+/// <summary>Registers the imaging services.</summary>
+public static class ImagingServiceCollectionExtensions
+{
+    /// <summary>Binds <see cref="ImagingOptions"/> from the <c>Imaging</c> section, validates them at start-up and
+    /// registers <see cref="ImageHeaderReader"/>, <see cref="ImageDecoder"/>, <see cref="ResidualComposer"/> and
+    /// <see cref="ContactSheetRenderer"/> as singletons (they are stateless and thread-safe).</summary>
+    public static IServiceCollection AddAgingImaging(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<ImagingOptions>().BindConfiguration(ImagingOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ImagingOptions>, ImagingOptionsValidator>();
+        services.AddSingleton(sp => new ImageHeaderReader(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        services.AddSingleton(sp => new ImageDecoder(sp.GetRequiredService<ImageHeaderReader>()));
+        services.AddSingleton(sp => new ResidualComposer(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        services.AddSingleton(sp => new ContactSheetRenderer(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        return services;
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# AgingPipeline tests: installs Azurite when missing, builds the solution, runs every test project.
+# The integration tests start their own Azurite instances on free loopback ports and stop them.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+LOCAL="$ROOT/.local"
+AZURITE_VERSION="3.35.0"
+RESULTS="$ROOT/artifacts/test-results"
+mkdir -p "$LOCAL" "$RESULTS"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+if [[ ! -x "$LOCAL/npm/node_modules/.bin/azurite" ]]; then
+  echo "==> Installing Azurite $AZURITE_VERSION into .local/npm"
+  npm install --prefix "$LOCAL/npm" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION"
+fi
+
+echo "==> Building AgingPipeline.sln"
+dotnet build AgingPipeline.sln --nologo -v quiet
+
+passed=0 failed=0 skipped=0 status=0
+shopt -s nullglob
+for project in tests/*/*.csproj; do
+  name="$(basename "$project" .csproj)"
+  echo "==> dotnet test $name"
+  log="$RESULTS/$name.log"
+  if ! dotnet test "$project" --no-build --nologo --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS" 2>&1 | tee "$log"; then
+    status=1
+  fi
+  # "Passed!  - Failed:     0, Passed:    45, Skipped:     0, Total:    45, Duration: …"
+  if summary="$(grep -E 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n 1)"; then
+    failed=$((failed + $(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")))
+    passed=$((passed + $(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")))
+    skipped=$((skipped + $(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")))
+  else
+    echo "No test summary for $name: it did not run." >&2
+    status=1
+  fi
+done
+
+if ((passed == 0)); then
+  echo "No test ran." >&2
+  status=1
+fi
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"

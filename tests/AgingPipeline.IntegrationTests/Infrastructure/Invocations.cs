@@ -1,0 +1,41 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using AgingPipeline.EventPump;
+using Azure;
+using Azure.Storage.Blobs;
+
+namespace AgingPipeline.IntegrationTests.Infrastructure;
+
+/// <summary>Sends the Functions host's invocation payloads to the function app under test.</summary>
+public static class Invocations
+{
+    /// <summary>POSTs the blob-trigger invocation the host would send for <paramref name="blobName"/>.</summary>
+    public static async Task<HttpResponseMessage> OnImageUploadedAsync(HttpClient client, BlobContainerClient uploads, string blobName)
+    {
+        var blob = uploads.GetBlobClient(blobName);
+        var properties = (await blob.GetPropertiesAsync()).Value;
+        using var request = await BlobTriggerPayload.CreateRequestAsync(blob, properties.ETag, client.BaseAddress!, "OnImageUploaded", "upload")
+            ?? throw new InvalidOperationException($"Blob {blobName} vanished.");
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>POSTs a queue-trigger invocation with <paramref name="data"/> as the message value.</summary>
+    public static Task<HttpResponseMessage> OnPoisonJobAsync(HttpClient client, JsonElement data, int dequeueCount = 1)
+    {
+        var payload = new Dictionary<string, object>
+        {
+            ["Data"] = new Dictionary<string, object> { ["message"] = data },
+            ["Metadata"] = new Dictionary<string, object>
+            {
+                ["DequeueCount"] = dequeueCount.ToString(),
+                ["Id"] = JsonSerializer.Serialize(Guid.NewGuid().ToString()),
+                ["sys"] = new Dictionary<string, object> { ["MethodName"] = "OnPoisonJob", ["UtcNow"] = DateTime.UtcNow },
+            },
+        };
+        return client.PostAsJsonAsync("/OnPoisonJob", payload);
+    }
+
+    public static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
+
+    public static JsonElement String(string value) => JsonSerializer.SerializeToElement(value);
+}

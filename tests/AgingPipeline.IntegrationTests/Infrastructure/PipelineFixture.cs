@@ -1,0 +1,102 @@
+using AgingPipeline.Contracts;
+using AgingPipeline.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace AgingPipeline.IntegrationTests.Infrastructure;
+
+/// <summary>The function app hosted in-process (TestServer) against a given Azurite.</summary>
+/// <remarks>The entry point is named through a public type of the function app's assembly rather than <c>Program</c>:
+/// the runner's <c>Program</c> is global too, and this project may reference both.</remarks>
+public sealed class FunctionAppFactory(string connectionString, IReadOnlyDictionary<string, string?> settings)
+    : WebApplicationFactory<AgingPipeline.Functions.FunctionAppOptions>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.ConfigureAppConfiguration((_, configuration) =>
+        {
+            var values = new Dictionary<string, string?>(settings)
+            {
+                ["Storage:ConnectionString"] = connectionString,
+                ["Storage:RetryBaseDelay"] = "00:00:00.050",
+                ["Storage:RetryMaxDelay"] = "00:00:00.500",
+            };
+            configuration.AddInMemoryCollection(values);
+        });
+    }
+}
+
+/// <summary>One Azurite, its containers and queues, and the function app on top; shared by the tests of a class.</summary>
+public class PipelineFixture : IAsyncLifetime
+{
+    /// <summary>Upload limits small enough to test without big files.</summary>
+    public const long MaxUploadBytes = 256 * 1024;
+
+    /// <summary>Request limit of the upload API in these tests.</summary>
+    public const long MaxRequestBytes = 2 * 1024 * 1024;
+
+    private AzuriteInstance? _azurite;
+    private FunctionAppFactory? _app;
+    private StorageClients? _clients;
+
+    public AzuriteInstance Azurite => _azurite ?? throw new InvalidOperationException("Not started.");
+
+    public FunctionAppFactory App => _app ?? throw new InvalidOperationException("Not started.");
+
+    public StorageClients Clients => _clients ?? throw new InvalidOperationException("Not started.");
+
+    public JobStore Jobs => new(Clients.Jobs, Polly.ResiliencePipeline.Empty);
+
+    public JobQueue Queue => new(Clients.JobsQueue, Clients.PoisonQueue, Polly.ResiliencePipeline.Empty, Clients.Options);
+
+    public virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Uploads:MaxBytes"] = MaxUploadBytes.ToString(),
+        ["FunctionApp:MaxRequestBytes"] = MaxRequestBytes.ToString(),
+        ["FunctionApp:UploadBlockBytes"] = (64 * 1024).ToString(),
+    };
+
+    public async Task InitializeAsync()
+    {
+        _azurite = await AzuriteInstance.StartAsync();
+        _clients = _azurite.CreateClients();
+        await _clients.EnsureCreatedAsync();
+        _app = new FunctionAppFactory(_azurite.ConnectionString, Settings);
+        _ = _app.Server;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+        if (_azurite is not null)
+        {
+            await _azurite.DisposeAsync();
+        }
+    }
+
+    /// <summary>Writes a blob into uploads as any program would, returning its ETag.</summary>
+    public async Task<string> PutUploadAsync(string name, byte[] content, IDictionary<string, string>? metadata = null)
+    {
+        var blob = Clients.Uploads.GetBlobClient(name);
+        var response = await blob.UploadAsync(new BinaryData(content), new BlobUploadOptions { Metadata = metadata });
+        return response.Value.ETag.ToString();
+    }
+
+    /// <summary>The job messages in the queue that belong to <paramref name="jobId"/>.</summary>
+    public async Task<IReadOnlyList<ReceivedJobMessage>> MessagesForAsync(string jobId)
+    {
+        var all = await Queue.PeekAsync(32);
+        return all.Where(m => m.Message?.JobId == jobId).ToArray();
+    }
+
+    public static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..12];
+
+    public static string JobIdFor(string blob, string etag) => JobIds.FromBlob(BlobNames.UploadsContainer, blob, etag);
+}

@@ -1,0 +1,209 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using AgingPipeline.Contracts;
+using AgingPipeline.IntegrationTests.Infrastructure;
+
+namespace AgingPipeline.IntegrationTests;
+
+public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixture<PipelineFixture>
+{
+    private async Task<(string JobId, HttpResponseMessage Response)> DeliverAsync(string blobName)
+    {
+        var client = fixture.App.CreateClient();
+        var etag = (await fixture.Clients.Uploads.GetBlobClient(blobName).GetPropertiesAsync()).Value.ETag.ToString();
+        var response = await Invocations.OnImageUploadedAsync(client, fixture.Clients.Uploads, blobName);
+        return (PipelineFixture.JobIdFor(blobName, etag), response);
+    }
+
+    [Fact]
+    public async Task A_new_png_becomes_one_queued_job_with_one_message_and_a_batch_marker()
+    {
+        var batchId = PipelineFixture.Unique("b");
+        var blobName = $"{batchId}/hero.png";
+        await fixture.PutUploadAsync(blobName, TestImages.Png(64, 48), new Dictionary<string, string>
+        {
+            [UploadMetadata.Ages] = "70,30",
+            [UploadMetadata.BatchId] = batchId,
+            [UploadMetadata.OriginalName] = UploadMetadata.EncodeOriginalName("Héro.png"),
+        });
+
+        var (jobId, response) = await DeliverAsync(blobName);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(result.TryGetProperty("Outputs", out _));
+        Assert.Contains(jobId, result.GetProperty("Logs")[0].GetString());
+
+        var record = (await fixture.Jobs.GetAsync(jobId))!.Record;
+        Assert.Equal(JobState.Queued, record.State);
+        Assert.Equal([30, 70], record.TargetAges);
+        Assert.Equal("png", record.Format);
+        Assert.Equal((64, 48), (record.Width, record.Height));
+        Assert.Equal("Héro.png", record.OriginalName);
+        Assert.Equal(batchId, record.BatchId);
+        Assert.NotNull(record.EnqueuedAt);
+        Assert.Equal(PipelineErrorCode.None, record.ErrorCode);
+
+        var messages = await fixture.MessagesForAsync(jobId);
+        var message = Assert.Single(messages).Message!;
+        Assert.Equal(blobName, message.InputBlob);
+        Assert.Equal(record.InputETag, message.InputETag);
+        Assert.Equal([30, 70], message.TargetAges);
+        Assert.Equal("character-ager", message.ModelName);
+        Assert.Equal(batchId, message.BatchId);
+
+        var members = new List<string>();
+        await foreach (var id in fixture.Jobs.ListBatchAsync(batchId))
+        {
+            members.Add(id);
+        }
+        Assert.Equal([jobId], members);
+    }
+
+    [Fact]
+    public async Task The_same_event_three_times_makes_one_record_and_one_message()
+    {
+        var blobName = $"{PipelineFixture.Unique("dup")}/same.png";
+        await fixture.PutUploadAsync(blobName, TestImages.Png());
+
+        var first = await DeliverAsync(blobName);
+        var firstRecord = (await fixture.Jobs.GetAsync(first.JobId))!;
+        var second = await DeliverAsync(blobName);
+        var third = await DeliverAsync(blobName);
+
+        Assert.All(new[] { first.Response, second.Response, third.Response }, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(first.JobId, second.JobId);
+        Assert.Equal(first.JobId, third.JobId);
+        Assert.Single(await fixture.MessagesForAsync(first.JobId));
+        var after = (await fixture.Jobs.GetAsync(first.JobId))!;
+        Assert.Equal(firstRecord.ETag, after.ETag);
+        Assert.Contains("already exists", (await third.Response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("Logs")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Overwriting_the_blob_is_a_new_job()
+    {
+        var blobName = $"{PipelineFixture.Unique("over")}/v.png";
+        await fixture.PutUploadAsync(blobName, TestImages.Png());
+        var first = await DeliverAsync(blobName);
+        await fixture.PutUploadAsync(blobName, TestImages.Png(20, 20));
+        var second = await DeliverAsync(blobName);
+        Assert.NotEqual(first.JobId, second.JobId);
+        Assert.Single(await fixture.MessagesForAsync(second.JobId));
+    }
+
+    [Theory]
+    [InlineData("gif", PipelineErrorCode.UnsupportedFormat, "GIF")]
+    [InlineData("corrupt", PipelineErrorCode.CorruptImage, "header")]
+    [InlineData("huge", PipelineErrorCode.TooManyPixels, "megapixels")]
+    [InlineData("tiny", PipelineErrorCode.BadDimensions, "at least")]
+    [InlineData("empty", PipelineErrorCode.CorruptImage, "empty")]
+    [InlineData("oversize", PipelineErrorCode.ImageTooLarge, "at most")]
+    public async Task A_refused_upload_gets_a_failed_record_with_code_and_reason_and_no_message(string kind, PipelineErrorCode code, string reason)
+    {
+        var content = kind switch
+        {
+            "gif" => TestImages.Gif(),
+            "corrupt" => TestImages.CorruptPng(),
+            "huge" => TestImages.PngWithHeader(20_000, 20_000),
+            "tiny" => TestImages.JpegHeader(8, 8),
+            "empty" => [],
+            "oversize" => [.. TestImages.Png(), .. new byte[PipelineFixture.MaxUploadBytes]],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var blobName = $"{PipelineFixture.Unique(kind)}/input.png";
+        await fixture.PutUploadAsync(blobName, content);
+
+        var (jobId, response) = await DeliverAsync(blobName);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = (await fixture.Jobs.GetAsync(jobId))!.Record;
+        Assert.Equal(JobState.Failed, record.State);
+        Assert.Equal(code, record.ErrorCode);
+        Assert.Contains(reason, record.ErrorMessage);
+        Assert.NotNull(record.CompletedAt);
+        Assert.Empty(await fixture.MessagesForAsync(jobId));
+
+        var status = await fixture.App.CreateClient().GetFromJsonAsync<JsonElement>($"/api/jobs/{jobId}");
+        Assert.Equal("failed", status.GetProperty("state").GetString());
+        Assert.Equal(code.ToString(), status.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Bad_options_in_metadata_refuse_the_upload_with_InvalidAges()
+    {
+        var blobName = $"{PipelineFixture.Unique("meta")}/a.png";
+        await fixture.PutUploadAsync(blobName, TestImages.Png(), new Dictionary<string, string> { [UploadMetadata.Ages] = "1000" });
+        var (jobId, _) = await DeliverAsync(blobName);
+        var record = (await fixture.Jobs.GetAsync(jobId))!.Record;
+        Assert.Equal(PipelineErrorCode.InvalidAges, record.ErrorCode);
+        Assert.Empty(await fixture.MessagesForAsync(jobId));
+    }
+
+    [Fact]
+    public async Task A_hand_written_host_payload_with_double_encoded_strings_and_an_empty_etag_object_is_understood()
+    {
+        var blobName = $"{PipelineFixture.Unique("host")}/hand made.png";
+        var etag = await fixture.PutUploadAsync(blobName, TestImages.Png());
+        var blob = fixture.Clients.Uploads.GetBlobClient(blobName);
+        var data = "{\"upload\":\"" + Convert.ToBase64String(TestImages.Png()) + "\"}";
+        var metadata = "{\"Uri\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(blob.Uri.ToString()))
+            + ",\"Properties\":{\"ContentLength\":" + TestImages.Png().Length + ",\"ETag\":{},\"BlobType\":0}"
+            + ",\"Metadata\":{}"
+            + ",\"name\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(blobName))
+            + ",\"sys\":{\"MethodName\":\"OnImageUploaded\",\"UtcNow\":\"2026-11-29T12:00:00Z\",\"RandGuid\":\"" + Guid.NewGuid() + "\"}}";
+        var payload = "{\"Data\":" + data + ",\"Metadata\":" + metadata + "}";
+        var response = await fixture.App.CreateClient().PostAsync("/OnImageUploaded", new StringContent(payload, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var jobId = PipelineFixture.JobIdFor(blobName, etag);
+        Assert.Equal(JobState.Queued, (await fixture.Jobs.GetAsync(jobId))!.Record.State);
+        Assert.Single(await fixture.MessagesForAsync(jobId));
+    }
+
+    [Fact]
+    public async Task A_blob_deleted_before_its_event_is_acknowledged_without_a_job()
+    {
+        var blobName = $"{PipelineFixture.Unique("gone")}/g.png";
+        var payload = "{\"Data\":{\"upload\":\"\"},\"Metadata\":{\"name\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(blobName)) + "}}";
+        var response = await fixture.App.CreateClient().PostAsync("/OnImageUploaded", new StringContent(payload, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("no longer exists", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_payload_without_a_blob_name_is_400()
+    {
+        var response = await fixture.App.CreateClient().PostAsync("/OnImageUploaded", new StringContent("""{"Data":{},"Metadata":{}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("InvalidRequest", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_record_left_without_its_message_is_completed_by_a_late_repeat_but_not_by_an_early_one()
+    {
+        var blobName = $"{PipelineFixture.Unique("orphan")}/o.png";
+        var etag = await fixture.PutUploadAsync(blobName, TestImages.Png());
+        var jobId = PipelineFixture.JobIdFor(blobName, etag);
+        var now = DateTimeOffset.UtcNow;
+        var orphan = new JobRecord
+        {
+            JobId = jobId, State = JobState.Queued, InputContainer = BlobNames.UploadsContainer, InputBlob = blobName, InputETag = etag,
+            TargetAges = [40], ModelName = "character-ager", CreatedAt = now, UpdatedAt = now,
+        };
+        Assert.True(await fixture.Jobs.TryCreateAsync(orphan));
+
+        var early = await DeliverAsync(blobName);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, early.Response.StatusCode);
+        Assert.Equal("Busy", (await early.Response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        Assert.Empty(await fixture.MessagesForAsync(jobId));
+
+        var stored = (await fixture.Jobs.GetAsync(jobId))!;
+        Assert.NotNull(await fixture.Jobs.TryReplaceAsync(jobId, stored.Record with { UpdatedAt = now - TimeSpan.FromMinutes(10) }, stored.ETag));
+        var late = await DeliverAsync(blobName);
+        Assert.Equal(HttpStatusCode.OK, late.Response.StatusCode);
+        Assert.Single(await fixture.MessagesForAsync(jobId));
+        Assert.NotNull((await fixture.Jobs.GetAsync(jobId))!.Record.EnqueuedAt);
+    }
+}

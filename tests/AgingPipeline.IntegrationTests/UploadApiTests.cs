@@ -1,0 +1,261 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AgingPipeline.Contracts;
+using AgingPipeline.IntegrationTests.Infrastructure;
+using Azure.Storage.Blobs.Models;
+
+namespace AgingPipeline.IntegrationTests;
+
+public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<PipelineFixture>
+{
+    private static MultipartFormDataContent Form(string? ages, string? batchId, params (string Name, byte[] Bytes, string ContentType)[] files)
+    {
+        var form = new MultipartFormDataContent();
+        if (ages is not null)
+        {
+            form.Add(new StringContent(ages), "ages");
+        }
+        if (batchId is not null)
+        {
+            form.Add(new StringContent(batchId), "batchId");
+        }
+        foreach (var (name, bytes, contentType) in files)
+        {
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+            form.Add(content, "files", name);
+        }
+        return form;
+    }
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>());
+    }
+
+    [Fact]
+    public async Task Three_images_at_three_ages_become_three_blobs_with_metadata_and_job_ids()
+    {
+        var client = fixture.App.CreateClient();
+        var batchId = PipelineFixture.Unique("batch");
+        using var form = Form("60, 20,40", batchId,
+            ("alice.png", TestImages.Png(), "image/png"),
+            ("bob.jpg", TestImages.JpegHeader(64, 48), "image/jpeg"),
+            ("carol.png", TestImages.Png(40, 20), "application/octet-stream"));
+
+        var response = await client.PostAsync("/api/uploads", form);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal($"/api/batches/{batchId}", response.Headers.Location?.OriginalString);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(batchId, body.GetProperty("batchId").GetString());
+        var jobs = body.GetProperty("jobs").EnumerateArray().ToArray();
+        Assert.Equal(3, jobs.Length);
+        Assert.Equal(["alice.png", "bob.jpg", "carol.png"], jobs.Select(j => j.GetProperty("fileName").GetString()));
+        Assert.Equal([$"{batchId}/alice.png", $"{batchId}/bob.jpg", $"{batchId}/carol.png"], jobs.Select(j => j.GetProperty("blob").GetString()));
+        foreach (var job in jobs)
+        {
+            var blobName = job.GetProperty("blob").GetString()!;
+            BlobProperties properties = await fixture.Clients.Uploads.GetBlobClient(blobName).GetPropertiesAsync();
+            Assert.Equal("20,40,60", properties.Metadata[UploadMetadata.Ages]);
+            Assert.Equal(batchId, properties.Metadata[UploadMetadata.BatchId]);
+            Assert.Equal("character-ager", properties.Metadata[UploadMetadata.Model]);
+            Assert.Equal(job.GetProperty("fileName").GetString(), UploadMetadata.DecodeOriginalName(properties.Metadata[UploadMetadata.OriginalName]));
+            Assert.Equal(PipelineFixture.JobIdFor(blobName, properties.ETag.ToString()), job.GetProperty("jobId").GetString());
+            Assert.StartsWith($"/api/jobs/{job.GetProperty("jobId").GetString()}?blob=", job.GetProperty("statusUrl").GetString());
+        }
+        BlobProperties carol = await fixture.Clients.Uploads.GetBlobClient($"{batchId}/carol.png").GetPropertiesAsync();
+        Assert.Equal("image/png", carol.ContentType);
+        Assert.Equal(TestImages.Png(40, 20).Length, carol.ContentLength);
+    }
+
+    [Fact]
+    public async Task Upload_without_ages_gets_the_configured_defaults_and_a_generated_batch()
+    {
+        var client = fixture.App.CreateClient();
+        using var form = Form(null, null, ("x.png", TestImages.Png(), "image/png"));
+        var response = await client.PostAsync("/api/uploads", form);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var batchId = body.GetProperty("batchId").GetString()!;
+        Assert.True(JobIds.IsWellFormed(batchId));
+        Assert.Equal(16, batchId.Length);
+        BlobProperties properties = await fixture.Clients.Uploads.GetBlobClient($"{batchId}/x.png").GetPropertiesAsync();
+        Assert.Equal("20,40,60,80", properties.Metadata[UploadMetadata.Ages]);
+    }
+
+    [Fact]
+    public async Task Hostile_file_names_become_safe_blob_names_and_keep_the_original_for_display()
+    {
+        var client = fixture.App.CreateClient();
+        var batchId = PipelineFixture.Unique("names");
+        using var form = Form("30", batchId,
+            ("../../etc/passwd", TestImages.Png(), "image/png"),
+            ("Zoë \u202Eevil\u0007.png", TestImages.Png(), "image/png"),
+            ("passwd", TestImages.Png(), "image/png"));
+        var response = await client.PostAsync("/api/uploads", form);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var jobs = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobs").EnumerateArray().ToArray();
+        Assert.Equal($"{batchId}/passwd.png", jobs[0].GetProperty("blob").GetString());
+        Assert.Equal($"{batchId}/Zo_evil.png", jobs[1].GetProperty("blob").GetString());
+        Assert.Equal($"{batchId}/passwd-2.png", jobs[2].GetProperty("blob").GetString());
+        BlobProperties zoe = await fixture.Clients.Uploads.GetBlobClient($"{batchId}/Zo_evil.png").GetPropertiesAsync();
+        Assert.Equal("Zoë evil.png", UploadMetadata.DecodeOriginalName(zoe.Metadata[UploadMetadata.OriginalName]));
+        Assert.All(zoe.Metadata.Values, v => Assert.True(v.All(char.IsAscii)));
+    }
+
+    [Fact]
+    public async Task Not_multipart_is_415_with_code()
+    {
+        var client = fixture.App.CreateClient();
+        var response = await client.PostAsync("/api/uploads", new ByteArrayContent(TestImages.Png()) { Headers = { ContentType = new("image/png") } });
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var problem = await ProblemAsync(response);
+        Assert.Equal("InvalidRequest", problem.GetProperty("code").GetString());
+        Assert.Equal(415, problem.GetProperty("status").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("abc", "not a whole number")]
+    [InlineData("200", "outside the supported range")]
+    [InlineData("10,20,30,40,50,60,70,80,90", "At most 8")]
+    public async Task Bad_ages_are_400_InvalidAges_and_nothing_is_committed(string ages, string expected)
+    {
+        var client = fixture.App.CreateClient();
+        var batchId = PipelineFixture.Unique("ages");
+        using var form = Form(ages, batchId, ("a.png", TestImages.Png(), "image/png"));
+        var response = await client.PostAsync("/api/uploads", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await ProblemAsync(response);
+        Assert.Equal("InvalidAges", problem.GetProperty("code").GetString());
+        Assert.Contains(expected, problem.GetProperty("detail").GetString());
+        Assert.Empty(await ListAsync(batchId));
+    }
+
+    [Fact]
+    public async Task A_gif_is_415_UnsupportedFormat_even_when_named_png_and_earlier_files_are_not_committed()
+    {
+        var client = fixture.App.CreateClient();
+        var batchId = PipelineFixture.Unique("gif");
+        using var form = Form("30", batchId, ("good.png", TestImages.Png(), "image/png"), ("fake.png", TestImages.Gif(), "image/png"));
+        var response = await client.PostAsync("/api/uploads", form);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var problem = await ProblemAsync(response);
+        Assert.Equal("UnsupportedFormat", problem.GetProperty("code").GetString());
+        Assert.Contains("GIF", problem.GetProperty("detail").GetString());
+        Assert.Empty(await ListAsync(batchId));
+    }
+
+    [Fact]
+    public async Task A_declared_non_image_type_is_415()
+    {
+        var client = fixture.App.CreateClient();
+        using var form = Form("30", null, ("doc.pdf", TestImages.Png(), "application/pdf"));
+        var response = await client.PostAsync("/api/uploads", form);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("UnsupportedFormat", (await ProblemAsync(response)).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task An_oversize_file_is_413_ImageTooLarge()
+    {
+        var client = fixture.App.CreateClient();
+        var batchId = PipelineFixture.Unique("big");
+        var big = new byte[PipelineFixture.MaxUploadBytes + 1];
+        TestImages.Png().CopyTo(big, 0);
+        using var form = Form("30", batchId, ("big.png", big, "image/png"));
+        var response = await client.PostAsync("/api/uploads", form);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("ImageTooLarge", (await ProblemAsync(response)).GetProperty("code").GetString());
+        Assert.Empty(await ListAsync(batchId));
+    }
+
+    [Fact]
+    public async Task A_request_declaring_more_than_the_limit_is_refused_before_reading()
+    {
+        var client = fixture.App.CreateClient();
+        var content = new StreamContent(new MemoryStream(new byte[16]));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz");
+        content.Headers.ContentLength = PipelineFixture.MaxRequestBytes + 1;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/uploads") { Content = content };
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("ImageTooLarge", (await ProblemAsync(response)).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Fields_after_files_no_files_and_bad_batch_ids_are_400_InvalidRequest()
+    {
+        var client = fixture.App.CreateClient();
+        var late = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(TestImages.Png()), "files", "a.png" },
+            { new StringContent("30"), "ages" },
+        };
+        var noFiles = Form("30", null);
+        var badBatch = Form("30", "../Evil", ("a.png", TestImages.Png(), "image/png"));
+        foreach (var form in new[] { late, noFiles, badBatch })
+        {
+            var response = await client.PostAsync("/api/uploads", form);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("InvalidRequest", (await ProblemAsync(response)).GetProperty("code").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Job_status_is_pending_before_the_event_and_404_for_unknown_jobs()
+    {
+        var client = fixture.App.CreateClient();
+        using var form = Form("25", null, ("p.png", TestImages.Png(), "image/png"));
+        var accepted = await (await client.PostAsync("/api/uploads", form)).Content.ReadFromJsonAsync<JsonElement>();
+        var job = accepted.GetProperty("jobs")[0];
+
+        var pending = await client.GetFromJsonAsync<JsonElement>(job.GetProperty("statusUrl").GetString());
+        Assert.Equal("pending", pending.GetProperty("state").GetString());
+
+        var batch = await client.GetFromJsonAsync<JsonElement>(accepted.GetProperty("batchUrl").GetString());
+        Assert.Equal(1, batch.GetProperty("counts").GetProperty("pending").GetInt32());
+        Assert.False(batch.GetProperty("done").GetBoolean());
+
+        var unknown = await client.GetAsync($"/api/jobs/{new string('a', 26)}");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("NotFound", (await ProblemAsync(unknown)).GetProperty("code").GetString());
+
+        var malformed = await client.GetAsync("/api/jobs/NOT_AN_ID");
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+
+        var wrongBlob = await client.GetAsync($"/api/jobs/{job.GetProperty("jobId").GetString()}?blob=someone%2Felse.png");
+        Assert.Equal(HttpStatusCode.NotFound, wrongBlob.StatusCode);
+    }
+
+    [Fact]
+    public async Task Responses_carry_security_headers_and_unknown_routes_are_problem_details()
+    {
+        var client = fixture.App.CreateClient();
+        var health = await client.GetAsync("/api/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Healthy", (await health.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        Assert.Equal("nosniff", health.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", health.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-store", health.Headers.CacheControl?.ToString());
+
+        var missing = await client.GetAsync("/api/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        var problem = await ProblemAsync(missing);
+        Assert.Equal("NotFound", problem.GetProperty("code").GetString());
+        Assert.DoesNotContain("   at ", await missing.Content.ReadAsStringAsync());
+    }
+
+    private async Task<List<string>> ListAsync(string prefix)
+    {
+        var names = new List<string>();
+        await foreach (var item in fixture.Clients.Uploads.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix + "/", default))
+        {
+            names.Add(item.Name);
+        }
+        return names;
+    }
+}

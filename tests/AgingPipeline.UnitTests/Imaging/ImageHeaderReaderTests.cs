@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using AgingPipeline.Contracts;
+using AgingPipeline.Imaging;
+
+namespace AgingPipeline.UnitTests.Imaging;
+
+public sealed class ImageHeaderReaderTests
+{
+    private readonly ImageHeaderReader _reader = new(new ImagingOptions());
+
+    [Fact]
+    public void A_tiny_png_declaring_a_huge_canvas_is_refused_from_its_header()
+    {
+        var bomb = TestImages.PngWithDeclaredSize(100_000, 100_000);
+        Assert.True(bomb.Length < 100, "the bomb itself is tiny");
+
+        var stopwatch = Stopwatch.StartNew();
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(bomb));
+        stopwatch.Stop();
+
+        // Decoding would need 30 GB and fail with an out-of-memory error, not this code.
+        Assert.Equal(PipelineErrorCode.TooManyPixels, error.Code);
+        Assert.Contains("100000 × 100000", error.Message, StringComparison.Ordinal);
+        Assert.Contains("10000 megapixels", error.Message, StringComparison.Ordinal);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(2), $"took {stopwatch.Elapsed}");
+    }
+
+    [Fact]
+    public void The_decoder_refuses_the_bomb_before_decoding()
+    {
+        var decoder = new ImageDecoder(new ImagingOptions());
+        var error = Assert.Throws<PipelineException>(() => decoder.Decode(TestImages.PngWithDeclaredSize(30_000, 30_000)));
+        Assert.Equal(PipelineErrorCode.TooManyPixels, error.Code);
+        var tensor = new float[3 * 32 * 32];
+        error = Assert.Throws<PipelineException>(() => decoder.DecodeForModel(TestImages.PngWithDeclaredSize(30_000, 30_000), 32, 32, tensor));
+        Assert.Equal(PipelineErrorCode.TooManyPixels, error.Code);
+    }
+
+    [Theory]
+    [InlineData(13_000u, 20u, "no side may be longer than 12000")]
+    [InlineData(20u, 13_000u, "no side may be longer than 12000")]
+    [InlineData(8u, 400u, "at least 16 pixels")]
+    public void Refuses_bad_dimensions_from_the_header(uint width, uint height, string expected)
+    {
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestImages.PngWithDeclaredSize(width, height)));
+        Assert.Equal(PipelineErrorCode.BadDimensions, error.Code);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Refuses_content_over_the_byte_limit_before_sniffing()
+    {
+        var reader = new ImageHeaderReader(new ImagingOptions { MaxBytes = 1000 });
+        var error = Assert.Throws<PipelineException>(() => reader.Read(new byte[5000]));
+        Assert.Equal(PipelineErrorCode.ImageTooLarge, error.Code);
+        Assert.Contains("4.9 KiB", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reads_format_size_and_bands()
+    {
+        using var image = TestImages.Solid(48, 24, 10, 20, 30, 255);
+        var header = _reader.Read(TestImages.Png(image));
+        Assert.Equal(ImageFormat.Png, header.Format);
+        Assert.Equal(48, header.Width);
+        Assert.Equal(24, header.Height);
+        Assert.Equal(4, header.Bands);
+        Assert.True(header.HasAlpha);
+        Assert.Equal(1, header.Frames);
+        Assert.Equal(1, header.Orientation);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(6)]
+    [InlineData(8)]
+    public void Reads_the_exif_orientation(int orientation)
+    {
+        var file = orientation == 1 ? "hopper.jpg" : $"hopper_orientation_{orientation}.jpg";
+        var header = _reader.Read(TestPaths.CorpusFile(file));
+        Assert.Equal(orientation, header.Orientation);
+    }
+
+    [Fact]
+    public void Refuses_an_animated_webp()
+    {
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestPaths.CorpusFile("iss634.webp")));
+        Assert.Equal(PipelineErrorCode.TooManyFrames, error.Code);
+        Assert.Contains("42 frames", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Refuses_an_animated_png_that_libvips_alone_would_read_as_a_still()
+    {
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestPaths.CorpusFile("apng/delay.png")));
+        Assert.Equal(PipelineErrorCode.TooManyFrames, error.Code);
+        Assert.Contains("4 frames", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Accepts_an_animation_when_frames_are_allowed_and_decodes_its_first_frame()
+    {
+        var decoder = new ImageDecoder(new ImagingOptions { MaxFrames = 100 });
+        using var decoded = decoder.Decode(TestPaths.CorpusFile("iss634.webp"));
+        Assert.Equal(42, decoded.Header.Frames);
+        Assert.Equal((245, 245), (decoded.Width, decoded.Height));
+    }
+
+    [Fact]
+    public void Reading_from_a_stream_gives_the_same_header_as_from_memory()
+    {
+        var bytes = TestPaths.CorpusFile("hopper_orientation_6.jpg");
+        using var stream = new NonSeekableStream(bytes);
+        var fromStream = _reader.Read(stream, bytes.Length);
+        Assert.Equal(_reader.Read(bytes), fromStream);
+    }
+
+    [Fact]
+    public void Reading_a_bomb_from_a_stream_reads_only_its_first_bytes()
+    {
+        var bomb = TestImages.PngWithDeclaredSize(100_000, 100_000);
+        using var stream = new NonSeekableStream(bomb);
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(stream, 10L * 1024 * 1024));
+        Assert.Equal(PipelineErrorCode.TooManyPixels, error.Code);
+    }
+
+    [Fact]
+    public void A_broken_png_header_is_corrupt()
+    {
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestPaths.CorpusFile("broken.png")));
+        Assert.Equal(PipelineErrorCode.CorruptImage, error.Code);
+        Assert.StartsWith("The PNG image is truncated or corrupt", error.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class NonSeekableStream(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+
+        public override long Seek(long offset, SeekOrigin loc) => throw new NotSupportedException();
+    }
+}

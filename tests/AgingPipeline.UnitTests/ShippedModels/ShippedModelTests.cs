@@ -1,0 +1,98 @@
+using AgingPipeline.Imaging;
+using AgingPipeline.Inference;
+using AgingPipeline.UnitTests.Imaging;
+using Xunit.Abstractions;
+
+namespace AgingPipeline.UnitTests.ShippedModels;
+
+/// <summary>The models committed in <c>models/</c>: valid manifests, loadable from C#, and an ager that really ages
+/// (judged by the independent age estimator on held-out characters it never saw in training).</summary>
+public sealed class ShippedModelTests(ITestOutputHelper output)
+{
+    /// <summary>Mean absolute change, on the 0–255 scale, that ageing a 30-year-old to 80 must make at least.
+    /// An identity model makes 0; the shipped model makes far more (see MODEL_CARD.md).</summary>
+    private const double MinimumMeanChange = 4.0;
+
+    /// <summary>Years by which the estimate of "aged to 80" must exceed the estimate of "aged to 10".</summary>
+    private const double MinimumAgeSpread = 30.0;
+
+    private static string AgerDirectory => Path.Combine(TestPaths.RepositoryRoot, "models", "character-ager", "1");
+
+    private static string EstimatorDirectory => Path.Combine(TestPaths.RepositoryRoot, "models", "age-estimator", "1");
+
+    private static InferenceOptions Options => new() { IntraOpThreads = 2, InterOpThreads = 1 };
+
+    [Theory]
+    [InlineData("character-ager")]
+    [InlineData("age-estimator")]
+    public void Shipped_manifest_validates_and_matches_its_file(string name)
+    {
+        var directory = Path.Combine(TestPaths.RepositoryRoot, "models", name, "1");
+        var manifest = ModelManifest.Parse(File.ReadAllText(Path.Combine(directory, "model.json")));
+
+        Assert.Empty(ModelManifestValidator.Validate(manifest, name, "1"));
+        Assert.Null(ModelManifestValidator.ValidateSha256(manifest, Path.Combine(directory, "model.onnx")));
+        Assert.True(new FileInfo(Path.Combine(directory, "model.onnx")).Length < 25 * 1024 * 1024, "the shipped model must stay under 25 MB");
+        Assert.True(File.Exists(Path.Combine(TestPaths.RepositoryRoot, "models", name, "1", "MODEL_CARD.md")) || name != "character-ager");
+    }
+
+    [Fact]
+    public void Onnx_runtime_matches_pytorch_on_held_out_samples()
+    {
+        var parity = Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "parity", "character-ager-1");
+        var input = ReadFloats(Path.Combine(parity, "input.f32"));
+        var ages = ReadFloats(Path.Combine(parity, "ages.f32"));
+        var expected = ReadFloats(Path.Combine(parity, "expected.f32"));
+        using var ager = AgerSession.Load(AgerDirectory, ReadManifest(AgerDirectory), Options);
+        var batch = ages.Length;
+        var conditions = ages.SelectMany(a => ager.EncodeConditions(a)).ToArray();
+
+        var actual = ager.Run(input, conditions, batch);
+
+        Assert.Equal(expected.Length, actual.Length);
+        var maxDiff = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+        output.WriteLine($"ONNX Runtime vs PyTorch, {batch} held-out images: max |diff| = {maxDiff:E2}");
+        Assert.True(maxDiff < 1e-3, $"max |diff| {maxDiff} ≥ 1e-3");
+    }
+
+    [Fact]
+    public async Task Ageing_to_80_is_judged_older_than_ageing_to_10_and_changes_the_image()
+    {
+        using var ager = AgerSession.Load(AgerDirectory, ReadManifest(AgerDirectory), Options);
+        using var estimator = AgeEstimator.Load(EstimatorDirectory, ReadManifest(EstimatorDirectory), Options);
+        var decoder = new ImageDecoder(new ImagingOptions());
+        var samples = Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "heldout"), "*_age30.png");
+        Assert.NotEmpty(samples);
+
+        var spreads = new List<double>();
+        foreach (var sample in samples)
+        {
+            var input = new float[ager.ImageLength];
+            decoder.DecodeForModel(File.ReadAllBytes(sample), ager.Width, ager.Height, input);
+            var young = await AgeAsync(ager, input, 10);
+            var old = await AgeAsync(ager, input, 80);
+            var estimates = await estimator.EstimateAsync(young.Concat(old).ToArray(), 2);
+            var change = old.Zip(input, (o, i) => Math.Abs(o - i)).Average() * 127.5;
+            output.WriteLine($"{Path.GetFileName(sample)}: estimated {estimates[0]:F1} y at target 10, {estimates[1]:F1} y at target 80; mean change to 80 = {change:F1}/255");
+            Assert.True(change > MinimumMeanChange, $"{sample}: ageing to 80 changed the image by only {change:F2}/255");
+            spreads.Add(estimates[1] - estimates[0]);
+        }
+        Assert.True(spreads.Average() >= MinimumAgeSpread, $"mean estimated spread {spreads.Average():F1} years < {MinimumAgeSpread}");
+    }
+
+    private static async Task<float[]> AgeAsync(AgerSession ager, float[] input, int age)
+    {
+        var residual = await ager.RunAsync(input, ager.EncodeConditions(age), 1);
+        return input.Zip(residual, (x, r) => Math.Clamp(x + r, -1f, 1f)).ToArray();
+    }
+
+    private static ModelManifest ReadManifest(string directory) => ModelManifest.Parse(File.ReadAllText(Path.Combine(directory, "model.json")));
+
+    private static float[] ReadFloats(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var values = new float[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, values, 0, values.Length * 4);
+        return values;
+    }
+}
