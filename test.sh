@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # AgingPipeline tests: installs Azurite when missing, builds the solution, runs every test project.
 # The integration tests start their own Azurite instances on free loopback ports and stop them.
+#   ./test.sh                      build the solution, run every tests/*/*.csproj
+#   ./test.sh tests/X/X.csproj …   build and run only those test projects
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,12 +18,28 @@ if [[ ! -x "$LOCAL/npm/node_modules/.bin/azurite" ]]; then
   npm install --prefix "$LOCAL/npm" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION"
 fi
 
-echo "==> Building AgingPipeline.sln"
-dotnet build AgingPipeline.sln --nologo -v quiet
+shopt -s nullglob
+if (($#)); then
+  projects=("$@")
+  for project in "${projects[@]}"; do
+    echo "==> Building $project"
+    dotnet build "$project" --nologo -v quiet
+  done
+else
+  projects=(tests/*/*.csproj)
+  echo "==> Building AgingPipeline.sln"
+  dotnet build AgingPipeline.sln --nologo -v quiet
+fi
+
+# --- Browser tests (tests/AgingPipeline.BrowserTests): Debian's Chromium, installed when missing; never a
+# browser downloaded by Playwright. ---
+if [[ " ${projects[*]} " == *AgingPipeline.BrowserTests* ]]; then
+  tests/AgingPipeline.BrowserTests/ensure-chromium.sh
+fi
+# --- end of browser tests block ---
 
 passed=0 failed=0 skipped=0 status=0
-shopt -s nullglob
-for project in tests/*/*.csproj; do
+for project in "${projects[@]}"; do
   name="$(basename "$project" .csproj)"
   echo "==> dotnet test $name"
   log="$RESULTS/$name.log"

@@ -21,6 +21,7 @@ import random
 import sys
 
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,6 +64,7 @@ def main(argv=None):
     ap.add_argument("--estimator-out", default="models/age-estimator/1")
     ap.add_argument("--pairs-per-identity", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--eval-size", type=int, default=128, help="resolution of the comparison (and of the estimator)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -73,8 +75,18 @@ def main(argv=None):
     G.load_state_dict(ck["G"])
     E = AgeEstimator().eval()
     E.load_state_dict(torch.load(a.estimator, map_location="cpu")["model"])
-    size = cfg["size"]
+    model_size = cfg["size"]
+    size = a.eval_size
     data = load_pairs(a.data, size)
+
+    def age_to(src, target_years):
+        """As the pipeline does it: the model sees the image at its own resolution; its residual is upsampled
+        (bilinear) and added to the image at evaluation resolution."""
+        small = src if model_size == size else F.interpolate(src, size=(model_size, model_size), mode="area")
+        residual = G(small, target_years * AGE_SCALE)
+        if model_size != size:
+            residual = F.interpolate(residual, size=(size, size), mode="bilinear", align_corners=False)
+        return (src + residual).clamp(-1, 1)
     rng = random.Random(2026)
 
     src_rows, tgt_rows = [], []
@@ -91,7 +103,7 @@ def main(argv=None):
             s_idx, t_idx = src_rows[i:i + 32], tgt_rows[i:i + 32]
             src, tgt = to_unit(data.images[s_idx]), to_unit(data.images[t_idx])
             sa, ta = data.ages[s_idx], data.ages[t_idx]
-            out = (src + G(src, (ta * AGE_SCALE).unsqueeze(1))).clamp(-1, 1)
+            out = age_to(src, ta.unsqueeze(1))
             triv = trivial_baseline(src, ta - sa)
             results["delta"] += (ta - sa).tolist()
             for name, y in (("model", out), ("identity", src), ("trivial", triv)):
@@ -149,7 +161,7 @@ def main(argv=None):
             dr.text((4, y0 + cell + 4), f"source {src_age} y", fill=(0, 0, 0))
             dr.text((4, y0 + cell + 18), "below: truth", fill=(90, 90, 90))
             for c, age in enumerate(ages, start=1):
-                out = (src + G(src, torch.tensor([[age * AGE_SCALE]]))).clamp(-1, 1)
+                out = age_to(src, torch.tensor([[float(age)]]))
                 sheet.paste(to_pil(out[0]), (c * cell, y0))
                 sheet.paste(to_pil(to_unit(data.images[by_age[age]])), (c * cell, y0 + cell))
     sheet_path = os.path.join(a.out, "evaluation.png")

@@ -16,11 +16,12 @@ def norm(channels: int) -> nn.Module:
 
 
 class ConvBlock(nn.Module):
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, use_norm: bool = True):
         super().__init__()
+        layer_norm = norm if use_norm else (lambda c: nn.Identity())
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, padding=1), norm(cout), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1), norm(cout), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(cin, cout, 3, padding=1), layer_norm(cout), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1), layer_norm(cout), nn.LeakyReLU(0.2, inplace=True),
         )
 
     def forward(self, x):
@@ -37,19 +38,24 @@ class AgeUNet(nn.Module):
     at model resolution and add it to the full-resolution image.
 
     Upsampling is bilinear + 3×3 convolution rather than ConvTranspose2d: free of checkerboard artefacts and far
-    faster on the CPU torch build used for training here.
+    faster on the CPU torch build used for training here. The generator has no normalisation layers: a
+    normalisation over space subtracts exactly the constant age planes that carry the condition. The output
+    convolution starts at zero, so training starts from the identity and can only improve on it.
     """
 
     def __init__(self, base: int = 32, depth: int = 4):
         super().__init__()
         chans = [base * 2 ** i for i in range(depth + 1)]
-        self.stem = ConvBlock(3 + 1, chans[0])
+        self.stem = ConvBlock(3 + 1, chans[0], use_norm=False)
         self.down = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(chans[i], chans[i], 3, stride=2, padding=1), ConvBlock(chans[i], chans[i + 1]))
+            nn.Sequential(nn.Conv2d(chans[i] + 1, chans[i], 3, stride=2, padding=1),
+                          ConvBlock(chans[i], chans[i + 1], use_norm=False))
             for i in range(depth))
         self.up = nn.ModuleList(
-            ConvBlock(chans[i + 1] + chans[i] + 1, chans[i]) for i in reversed(range(depth)))
+            ConvBlock(chans[i + 1] + chans[i] + 1, chans[i], use_norm=False) for i in reversed(range(depth)))
         self.head = nn.Conv2d(chans[0], 3, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
         self.depth = depth
 
     def forward(self, image: torch.Tensor, target_age: torch.Tensor) -> torch.Tensor:
@@ -58,7 +64,7 @@ class AgeUNet(nn.Module):
         x = self.stem(torch.cat([image, age.expand(n, 1, h, w)], 1))
         skips = [x]
         for d in self.down:
-            x = d(x)
+            x = d(torch.cat([x, age.expand(n, 1, x.shape[2], x.shape[3])], 1))
             skips.append(x)
         skips.pop()
         for u in self.up:

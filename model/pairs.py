@@ -27,9 +27,23 @@ class PairSet:
         return self.images.shape[0]
 
 
-def load_pairs(root: str, size: int, limit: int | None = None, min_ages: int = 2) -> PairSet:
+def load_pairs(root: str, size: int, limit: int | None = None, min_ages: int = 2, cache: bool = True) -> PairSet:
+    """Loads (and caches as {root}/.pairs-{size}-{limit}-{min_ages}.pt, since decoding 20 000 PNGs takes minutes)."""
     if not os.path.isdir(root):
         raise SystemExit(f"pairs folder not found: {root}")
+    cache_path = os.path.join(root, f".pairs-{size}-{limit or 'all'}-{min_ages}.pt")
+    if cache and os.path.exists(cache_path) and os.path.getmtime(cache_path) >= os.path.getmtime(root):
+        data = torch.load(cache_path)
+        return PairSet(data["images"], data["ages"], data["identity_rows"], data["identities"])
+    pairs = _load_pairs(root, size, limit, min_ages)
+    if cache:
+        torch.save({"images": pairs.images, "ages": pairs.ages, "identity_rows": pairs.identity_rows,
+                    "identities": pairs.identities}, cache_path + ".tmp")
+        os.replace(cache_path + ".tmp", cache_path)
+    return pairs
+
+
+def _load_pairs(root: str, size: int, limit: int | None, min_ages: int) -> PairSet:
     names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
     if limit:
         names = names[:limit]

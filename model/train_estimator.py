@@ -80,6 +80,8 @@ def main(argv=None):
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
+        for group in opt.param_groups:
+            group["lr"] = a.lr  # the command line wins over the saved learning rate
         print(f"resumed at step {step}", flush=True)
     deadline = time.time() + a.minutes * 60
     t0, s0, acc = time.time(), step, 0.0

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
+using AgingPipeline.Processing;
 using AgingPipeline.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -84,6 +85,7 @@ internal sealed class JobProcessor(
             logger.LogInformation("Job {JobId} failed: {Code}: {Reason}", message.JobId, e.Code, e.Message);
             activity?.SetStatus(ActivityStatusCode.Error, e.Code.ToString());
             await FailAsync(message, e.Code, e.Message, stoppingToken).ConfigureAwait(false);
+            PipelineMetrics.JobEntered(JobState.Failed, "runner");
             await lease.DisposeAsync().ConfigureAwait(false);
             await queue.DeleteAsync(lease.Current, stoppingToken).ConfigureAwait(false);
             return JobOutcomes.Failed;
@@ -125,32 +127,44 @@ internal sealed class JobProcessor(
             return JobOutcomes.Skipped;
         }
 
-        var model = models.Get(message.ModelName, message.ModelVersion);
-        var input = await blobs.DownloadInputAsync(message, imaging.Value, cancellationToken).ConfigureAwait(false);
-        var result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, cancellationToken).ConfigureAwait(false);
+        PipelineMetrics.JobEntered(JobState.Processing, "runner");
 
-        var outputs = new List<AgedOutput>(result.Outputs.Count);
-        foreach (var output in result.Outputs)
+        var model = models.Get(message.ModelName, message.ModelVersion);
+        BinaryData input;
+        using (RunnerStages.Start(RunnerStages.Download))
         {
-            var name = BlobNames.AgedOutput(message.JobId, message.InputBlob, output.Age, output.Image.Extension);
-            if (await blobs.WriteOutputAsync(name, output.Image.Content, output.Image.ContentType, cancellationToken).ConfigureAwait(false))
-            {
-                metrics.OutputWritten();
-            }
-            outputs.Add(new AgedOutput(output.Age, name));
+            input = await blobs.DownloadInputAsync(message, imaging.Value, cancellationToken).ConfigureAwait(false);
+        }
+        AgingResult result;
+        using (RunnerStages.Start(RunnerStages.Age))
+        {
+            result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, cancellationToken).ConfigureAwait(false);
         }
 
+        var outputs = new List<AgedOutput>(result.Outputs.Count);
         string? sheetName = null;
-        if (options.Value.WriteContactSheet)
+        using (RunnerStages.Start(RunnerStages.Write))
         {
-            var tiles = new List<ContactSheetTile>(result.Outputs.Count + 1) { new("input", input.ToMemory()) };
-            tiles.AddRange(result.Outputs.Select(o => new ContactSheetTile($"age {o.Age}", o.Image.Content)));
-            var sheet = contactSheets.Render(tiles, result.Input.Format);
-            sheetName = BlobNames.ContactSheet(message.JobId, message.InputBlob, sheet.Extension);
-            await blobs.WriteOutputAsync(sheetName, sheet.Content, sheet.ContentType, cancellationToken).ConfigureAwait(false);
+            foreach (var output in result.Outputs)
+            {
+                var name = BlobNames.AgedOutput(message.JobId, message.InputBlob, output.Age, output.Image.Extension);
+                if (await blobs.WriteOutputAsync(name, output.Image.Content, output.Image.ContentType, cancellationToken).ConfigureAwait(false))
+                {
+                    metrics.OutputWritten();
+                }
+                outputs.Add(new AgedOutput(output.Age, name));
+            }
+
+            if (options.Value.WriteContactSheet)
+            {
+                var sheet = contactSheets.Render(result.ContactSheetTiles(input.ToMemory()), result.Input.Format);
+                sheetName = BlobNames.ContactSheet(message.JobId, message.InputBlob, sheet.Extension);
+                await blobs.WriteOutputAsync(sheetName, sheet.Content, sheet.ContentType, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         var now = time.GetUtcNow();
+        using var recordStage = RunnerStages.Start(RunnerStages.Record);
         await jobs.UpdateAsync(message.JobId, r => r.State == JobState.Processing
             ? r.MoveTo(JobState.Succeeded, now) with
             {
@@ -165,6 +179,7 @@ internal sealed class JobProcessor(
                 ErrorMessage = null,
             }
             : r, cancellationToken).ConfigureAwait(false);
+        PipelineMetrics.JobEntered(JobState.Succeeded, "runner");
         logger.LogInformation("Job {JobId} succeeded: {Count} ages of a {Width}×{Height} {Format} with {Model}/{Version}.",
             message.JobId, outputs.Count, result.Input.Width, result.Input.Height, result.Input.Format, model.Name, model.Version);
         return JobOutcomes.Succeeded;

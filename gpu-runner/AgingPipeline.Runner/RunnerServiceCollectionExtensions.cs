@@ -1,5 +1,6 @@
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
+using AgingPipeline.Processing;
 using AgingPipeline.Storage;
 using Microsoft.Extensions.Options;
 using Polly.Registry;
@@ -25,6 +26,8 @@ internal static class RunnerServiceCollectionExtensions
         services.AddSingleton<ImageAger>();
         services.AddSingleton<JobProcessor>();
         services.AddHostedService<JobWorker>();
+        services.AddModelSync();
+        services.AddHostedService<QueueLengthMonitor>();
         services.AddHealthChecks().AddCheck<ModelReadyHealthCheck>("model");
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RunnerJsonContext.Default));
         return builder;

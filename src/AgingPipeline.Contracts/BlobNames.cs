@@ -21,11 +21,20 @@ public static class BlobNames
 
     /// <summary><c>{jobId}/{stem}.age{N}.{ext}</c> in the aged container.</summary>
     public static string AgedOutput(string jobId, string inputBlob, int age, string extension) =>
-        $"{jobId}/{SafeStem(inputBlob)}.age{age}.{extension}";
+        $"{jobId}/{AgedFileName(inputBlob, age, extension)}";
 
     /// <summary><c>{jobId}/{stem}.contact.{ext}</c> in the aged container.</summary>
     public static string ContactSheet(string jobId, string inputBlob, string extension) =>
-        $"{jobId}/{SafeStem(inputBlob)}.contact.{extension}";
+        $"{jobId}/{ContactSheetFileName(inputBlob, extension)}";
+
+    /// <summary><c>{stem}.age{N}.{ext}</c>: the file name of an aged output, without the job folder (the CLI writes
+    /// the same names into local folders).</summary>
+    public static string AgedFileName(string inputName, int age, string extension) =>
+        $"{SafeStem(inputName)}.age{age}.{extension}";
+
+    /// <summary><c>{stem}.contact.{ext}</c>: the file name of a contact sheet, without the job folder.</summary>
+    public static string ContactSheetFileName(string inputName, string extension) =>
+        $"{SafeStem(inputName)}.contact.{extension}";
 
     /// <summary>The file name without folders and extension, reduced to characters safe in any URL and file
     /// system (letters, digits, '-', '_'; a run of other characters becomes one '_'), at most 80 characters, never empty.</summary>

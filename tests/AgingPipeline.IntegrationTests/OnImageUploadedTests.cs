@@ -53,6 +53,7 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
         Assert.Equal([30, 70], message.TargetAges);
         Assert.Equal("character-ager", message.ModelName);
         Assert.Equal(batchId, message.BatchId);
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", message.TraceParent);
 
         var members = new List<string>();
         await foreach (var id in fixture.Jobs.ListBatchAsync(batchId))

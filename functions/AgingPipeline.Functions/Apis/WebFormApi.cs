@@ -109,7 +109,8 @@ public static class WebFormApi
         var zipName = BlobNames.SafeStem(record.OriginalName ?? record.InputBlob) + "-aged.zip";
         return TypedResults.Stream(async body =>
         {
-            var archive = await ZipArchive.CreateAsync(body, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, cancellationToken).ConfigureAwait(false);
+            var output = new DeferredSyncWriteStream(body);
+            var archive = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, cancellationToken).ConfigureAwait(false);
             await using (archive.ConfigureAwait(false))
             {
                 foreach (var (name, blob) in files)
@@ -127,6 +128,7 @@ public static class WebFormApi
                     }
                 }
             }
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         }, "application/zip", zipName, lastModified: modified);
     }
 
@@ -172,7 +174,7 @@ public static class WebFormApi
         if (stored.Record.State != JobState.Succeeded || stored.Record.Outputs.Count == 0)
         {
             return (null, Problems.Create(PipelineErrorCode.NotFound,
-                $"Job {id} has no outputs to download (it is {JobStateNames.For(stored.Record.State)}).", StatusCodes.Status409Conflict));
+                $"Job {id} has no outputs to download (it is {JobStateNames.For(stored.Record.State)})."));
         }
         return (stored.Record, null);
     }
@@ -221,6 +223,68 @@ public static class WebFormApi
         ".webp" => "image/webp",
         _ => "application/octet-stream",
     };
+
+    /// <summary>Holds what <see cref="ZipArchive"/> writes synchronously (local headers, data descriptors, the
+    /// central directory: a few hundred bytes each) and sends it with the next asynchronous write or flush.</summary>
+    /// <remarks>Kestrel refuses synchronous writes, and even the asynchronous zip API of .NET 10 writes an entry's
+    /// data descriptor synchronously when the entry stream is disposed. Entry data arrives through
+    /// <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/> and is never held here.</remarks>
+    private sealed class DeferredSyncWriteStream(Stream inner) : Stream
+    {
+        private readonly MemoryStream _pending = new();
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => _pending.Write(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => _pending.Write(buffer);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+            await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        private async ValueTask SendPendingAsync(CancellationToken cancellationToken)
+        {
+            if (_pending.Length > 0)
+            {
+                await inner.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), cancellationToken).ConfigureAwait(false);
+                _pending.SetLength(0);
+            }
+        }
+    }
 
     private sealed record PageAsset(string Name, byte[] Content, string ContentType, EntityTagHeaderValue ETag, DateTimeOffset LastModified);
 

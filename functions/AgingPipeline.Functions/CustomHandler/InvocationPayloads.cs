@@ -58,9 +58,17 @@ public sealed class SkippedValue
 public sealed class SkippedValueConverter : JsonConverter<SkippedValue>
 {
     /// <inheritdoc />
+    /// <remarks><c>TrySkip</c>, not <c>Skip</c>: <c>Skip</c> throws whenever the reader's buffer is not the final block
+    /// of the input, which is what a converter sees when the request body is read from a stream and does not fit the
+    /// deserializer's buffer (an invocation whose <c>Data</c> ends shortly before 16 KiB, 32 KiB, … was refused with
+    /// 400 on every delivery). The serializer reads a custom converter's whole value ahead, so <c>TrySkip</c>
+    /// completes; false would mean a truncated body.</remarks>
     public override SkippedValue Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        reader.Skip();
+        if (!reader.TrySkip())
+        {
+            throw new JsonException("The value ends before it is complete.");
+        }
         return SkippedValue.Instance;
     }
 

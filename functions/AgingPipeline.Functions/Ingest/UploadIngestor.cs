@@ -120,6 +120,7 @@ public sealed class UploadIngestor
         }
         var jobId = JobIds.FromBlob(BlobNames.UploadsContainer, invocation.BlobName, head.ETag.ToString());
         activity?.SetTag("job.id", jobId);
+        using var logScope = _logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
 
         var existing = await _jobs.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -159,6 +160,7 @@ public sealed class UploadIngestor
                 ?? throw new PipelineException(PipelineErrorCode.StorageUnavailable, $"Job record {jobId} exists but could not be read.");
             return await ResumeAsync(raced, cancellationToken).ConfigureAwait(false);
         }
+        PipelineMetrics.JobEntered(record.State, "functions");
         if (record.BatchId is not null)
         {
             await _jobs.AddToBatchAsync(record.BatchId, jobId, cancellationToken).ConfigureAwait(false);

@@ -67,7 +67,12 @@ public static class BlobCreatedEvents
                 ETag: etag.Trim('"'),
                 ContentType: properties.ContentType,
                 ContentLength: properties.ContentLength ?? 0,
-                BlobType: properties.BlobType?.ToString() ?? "BlockBlob",
+                BlobType: properties.BlobType switch
+                {
+                    Azure.Storage.Blobs.Models.BlobType.Append => "AppendBlob",
+                    Azure.Storage.Blobs.Models.BlobType.Page => "PageBlob",
+                    _ => "BlockBlob",
+                },
                 Url: blobUri.ToString(),
                 Sequencer: lastModified.UtcTicks.ToString("x32", CultureInfo.InvariantCulture),
                 StorageDiagnostics: new Dictionary<string, string> { ["batchId"] = Guid.NewGuid().ToString() }),

@@ -1,5 +1,6 @@
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
+using AgingPipeline.Processing;
 using AgingPipeline.UnitTests.Imaging;
 using Xunit.Abstractions;
 
@@ -58,19 +59,34 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
     [Fact]
     public async Task Ageing_to_80_is_judged_older_than_ageing_to_10_and_changes_the_image()
     {
-        using var ager = AgerSession.Load(AgerDirectory, ReadManifest(AgerDirectory), Options);
-        using var estimator = AgeEstimator.Load(EstimatorDirectory, ReadManifest(EstimatorDirectory), Options);
-        var decoder = new ImageDecoder(new ImagingOptions());
+        // The real path: shrink-on-load decode, model, residual upsampled onto the full-resolution input, encode.
+        var imaging = new ImagingOptions();
+        var decoder = new ImageDecoder(imaging);
+        await using var repository = new ModelRepository(new InferenceOptions
+        {
+            ModelRoot = Path.Combine(TestPaths.RepositoryRoot, "models"),
+            DefaultModel = "character-ager",
+            IntraOpThreads = 2,
+            InterOpThreads = 1,
+            RescanInterval = TimeSpan.Zero,
+        });
+        await repository.ScanAsync();
+        var ager = new ImageAger(decoder, new ResidualComposer(imaging), repository);
+        var model = repository.Get("character-ager");
+        var estimator = repository.Get("age-estimator").Estimator!;
         var samples = Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "heldout"), "*_age30.png");
         Assert.NotEmpty(samples);
 
         var spreads = new List<double>();
         foreach (var sample in samples)
         {
-            var input = new float[ager.ImageLength];
-            decoder.DecodeForModel(File.ReadAllBytes(sample), ager.Width, ager.Height, input);
-            var young = await AgeAsync(ager, input, 10);
-            var old = await AgeAsync(ager, input, 80);
+            var bytes = File.ReadAllBytes(sample);
+            var result = await ager.AgeAsync(bytes, [10, 80], model);
+            Assert.All(result.Outputs, o => Assert.Equal((result.Input.Width, result.Input.Height), (o.Image.Width, o.Image.Height)));
+
+            var input = Pack(decoder, bytes, estimator);
+            var young = Pack(decoder, result.Outputs[0].Image.Content, estimator);
+            var old = Pack(decoder, result.Outputs[1].Image.Content, estimator);
             var estimates = await estimator.EstimateAsync(young.Concat(old).ToArray(), 2);
             var change = old.Zip(input, (o, i) => Math.Abs(o - i)).Average() * 127.5;
             output.WriteLine($"{Path.GetFileName(sample)}: estimated {estimates[0]:F1} y at target 10, {estimates[1]:F1} y at target 80; mean change to 80 = {change:F1}/255");
@@ -80,10 +96,11 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
         Assert.True(spreads.Average() >= MinimumAgeSpread, $"mean estimated spread {spreads.Average():F1} years < {MinimumAgeSpread}");
     }
 
-    private static async Task<float[]> AgeAsync(AgerSession ager, float[] input, int age)
+    private static float[] Pack(ImageDecoder decoder, byte[] image, AgeEstimator estimator)
     {
-        var residual = await ager.RunAsync(input, ager.EncodeConditions(age), 1);
-        return input.Zip(residual, (x, r) => Math.Clamp(x + r, -1f, 1f)).ToArray();
+        var tensor = new float[estimator.ImageLength];
+        decoder.DecodeForModel(image, estimator.Width, estimator.Height, tensor);
+        return tensor;
     }
 
     private static ModelManifest ReadManifest(string directory) => ModelManifest.Parse(File.ReadAllText(Path.Combine(directory, "model.json")));

@@ -1,8 +1,9 @@
+using System.Globalization;
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
 
-namespace AgingPipeline.Runner;
+namespace AgingPipeline.Processing;
 
 /// <summary>One aged output.</summary>
 /// <param name="Age">Target age in years.</param>
@@ -12,10 +13,17 @@ public sealed record AgedImage(int Age, EncodedImage Image);
 /// <summary>The outputs of one input.</summary>
 /// <param name="Input">What the input's header declared.</param>
 /// <param name="Outputs">One image per target age, in the order asked.</param>
-public sealed record AgingResult(ImageInfo Input, IReadOnlyList<AgedImage> Outputs);
+public sealed record AgingResult(ImageInfo Input, IReadOnlyList<AgedImage> Outputs)
+{
+    /// <summary>The tiles of this result's contact sheet: the input, then every output in order.</summary>
+    /// <param name="input">The encoded input the result was made from.</param>
+    public IReadOnlyList<ContactSheetTile> ContactSheetTiles(ReadOnlyMemory<byte> input) =>
+        ImageAger.ContactSheetTiles(input, Outputs.Select(o => (o.Age, (ReadOnlyMemory<byte>)o.Image.Content)));
+}
 
 /// <summary>Ages one image at several target ages: decode under the limits, pack, infer through the model's batcher,
-/// compose at full resolution, encode. No storage here, so the same path serves the runner, tests and tools.</summary>
+/// compose at full resolution, encode. No storage here, so the same path serves the runner, the <c>aging</c> CLI, tests
+/// and tools.</summary>
 /// <remarks>The model input is decoded with shrink-on-load; the full-resolution input is decoded once and shared by
 /// every age. All ages of an image are queued on the batcher at once, so they (and other jobs' ages) share batches.
 /// Composition is CPU-bound libvips work and runs one age at a time per job so that concurrent jobs, not one job,
@@ -62,6 +70,19 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
             outputs.Add(new AgedImage(ages[i], composer.Compose(decoded, residual, geometry)));
         }
         return new AgingResult(decoded.Header, outputs);
+    }
+
+    /// <summary>The tiles of a contact sheet: the input captioned "input", then each aged image captioned "age N".</summary>
+    /// <remarks>One definition for every writer of contact sheets (the runner, the CLI, including a CLI run that
+    /// completes a sheet from outputs written earlier), so that sheets look the same whichever way they were made.</remarks>
+    /// <param name="input">The encoded input.</param>
+    /// <param name="outputs">The encoded aged images with their ages, in the order they should appear.</param>
+    public static IReadOnlyList<ContactSheetTile> ContactSheetTiles(ReadOnlyMemory<byte> input, IEnumerable<(int Age, ReadOnlyMemory<byte> Image)> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        var tiles = new List<ContactSheetTile> { new("input", input) };
+        tiles.AddRange(outputs.Select(o => new ContactSheetTile(string.Create(CultureInfo.InvariantCulture, $"age {o.Age}"), o.Image)));
+        return tiles;
     }
 
     private async Task<double> EstimateSourceAgeAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken)

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using AgingPipeline.Cli.Infrastructure;
+
+namespace AgingPipeline.Cli.Tests.Infrastructure;
+
+/// <summary>The outcome of one CLI invocation.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    /// <summary>Stdout parsed as JSON.</summary>
+    public JsonElement Json
+    {
+        get
+        {
+            using var document = JsonDocument.Parse(Stdout);
+            return document.RootElement.Clone();
+        }
+    }
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
+/// <summary>Runs the CLI in-process (the very command tree of the tool) or as a real process.</summary>
+public static class CliRun
+{
+    /// <summary>Runs in this process, with stdout and stderr captured (neither is a terminal).</summary>
+    public static async Task<CliResult> InProcessAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exitCode = await AgingCli.RunAsync(args, new CliConsole(stdout, stderr, outputIsTerminal: false, errorIsTerminal: false));
+        return new CliResult(exitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Starts <c>dotnet aging.dll …</c> as a child process.</summary>
+    public static Process Start(IEnumerable<string> args, StringBuilder output)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(RepoPaths.CliDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static void Append(StringBuilder output, string? line)
+    {
+        if (line is not null)
+        {
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+        }
+    }
+}

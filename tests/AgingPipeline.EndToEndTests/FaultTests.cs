@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using AgingPipeline.Contracts;
+using AgingPipeline.EndToEndTests.Infrastructure;
+using AgingPipeline.Storage;
+using Xunit.Abstractions;
+
+namespace AgingPipeline.EndToEndTests;
+
+/// <summary>Issue #6: processes die, storage goes away, and the pipeline recovers by itself with nothing home-made:
+/// the queue's visibility timeout and dequeue count, create-only outputs and ETag-conditioned records do it.</summary>
+/// <remarks>One stack for the class, with Azurite persisted in a folder. Each test starts the runner with the settings
+/// it needs, so the order of the tests does not matter.</remarks>
+public sealed class FaultTests(FaultStackFixture fixture, ITestOutputHelper output) : IClassFixture<FaultStackFixture>
+{
+    private static readonly IReadOnlyDictionary<string, string> s_defaultRunner = new Dictionary<string, string>();
+
+    [Fact]
+    public async Task A_runner_killed_mid_job_again_and_again_leaves_every_job_succeeded_exactly_once()
+    {
+        var stack = fixture.Stack;
+        // CI: 3 kills over 12 images. AGING_LONG=1: 12 kills over 50 images; a job may then be in flight at several
+        // kills, so the dequeue limit is raised to keep this a test of recovery, not of the poison path.
+        var (images, kills) = RepoPaths.LongRun ? (50, 12) : (12, 3);
+        await RestartRunnerAsync(stack, RepoPaths.LongRun
+            ? new Dictionary<string, string> { ["Storage__MaxDequeueCount"] = "30" }
+            : s_defaultRunner);
+        var inputs = new Dictionary<string, byte[]>();
+        var folder = $"sigkill-{Guid.NewGuid():N}";
+        for (var i = 0; i < images; i++)
+        {
+            var input = TestImages.Character(i, "jpg", scale: 4);
+            inputs[await stack.PutUploadAsync($"{folder}/c{i:00}.jpg", input, new Dictionary<string, string> { [UploadMetadata.Ages] = "30,60" })] = input;
+        }
+
+        var watch = Stopwatch.StartNew();
+        for (var kill = 1; kill <= kills; kill++)
+        {
+            // Mid-job: after this runner finished one job (progress, and a spread of victims), while it holds another;
+            // a varying delay lands the kill in different phases (download, inference, output writes, record update).
+            await Poll.UntilAsync(async () =>
+            {
+                var metrics = await stack.RunnerMetricsAsync();
+                return (kill == 1 || metrics.JobsSucceeded >= 1) && metrics.JobsInFlight >= 1;
+            }, TimeSpan.FromSeconds(120), () => $"runner busy before kill {kill}\n{stack.Logs()}");
+            await Task.Delay(kill * 137 % 400);
+            await stack.KillRunnerAsync();
+            output.WriteLine($"kill {kill} at {watch.Elapsed.TotalSeconds:0.0} s");
+            await stack.StartRunnerAsync();
+        }
+
+        var records = await stack.WaitForJobsAsync(inputs.Keys, TimeSpan.FromSeconds(RepoPaths.LongRun ? 600 : 180));
+        output.WriteLine($"{images} jobs finished {watch.Elapsed.TotalSeconds:0.0} s after the first upload; attempts: "
+            + string.Join(" ", records.Values.Select(r => r.Attempts)));
+        var logs = stack.AllRunnerLogs();
+        foreach (var (jobId, input) in inputs)
+        {
+            await JobChecks.AssertSucceededAsync(stack, records[jobId], [30, 60], input, "jpg");
+            Assert.Single(Regex.Matches(logs, $"Job {jobId} succeeded"));
+        }
+        Assert.Contains(records.Values, r => r.Attempts >= 2);
+        await AssertQueuesDrainAsync(stack);
+        await stack.AssertAliveAsync();
+    }
+
+    [Fact]
+    public async Task A_runner_stopped_with_SIGTERM_mid_job_hands_its_work_back_at_once()
+    {
+        var stack = fixture.Stack;
+        // A visibility timeout far longer than the test may wait: only a released message comes back in time.
+        var visibility = TimeSpan.FromMinutes(3);
+        await RestartRunnerAsync(stack, new Dictionary<string, string> { ["Storage__VisibilityTimeout"] = visibility.ToString("c") });
+        var inputs = new Dictionary<string, byte[]>();
+        var folder = $"sigterm-{Guid.NewGuid():N}";
+        for (var i = 0; i < 4; i++)
+        {
+            var input = TestImages.Character(i + 4, "png", scale: 6);
+            inputs[await stack.PutUploadAsync($"{folder}/c{i}.png", input, new Dictionary<string, string> { [UploadMetadata.Ages] = "25,65" })] = input;
+        }
+        var inFlight = await Poll.UntilAsync(async () =>
+        {
+            var processing = new List<string>();
+            foreach (var jobId in inputs.Keys)
+            {
+                if (await stack.TryGetJobAsync(jobId) is { State: JobState.Processing })
+                {
+                    processing.Add(jobId);
+                }
+            }
+            return processing.Count > 0 ? processing : null;
+        }, TimeSpan.FromSeconds(120), () => "a job in processing\n" + stack.Logs());
+
+        var stoppedAt = Stopwatch.StartNew();
+        var exitCode = await stack.TerminateRunnerAsync(TimeSpan.FromSeconds(45));
+        output.WriteLine($"runner exited with {exitCode} {stoppedAt.Elapsed.TotalSeconds:0.0} s after SIGTERM; in flight: {string.Join(", ", inFlight)}");
+        Assert.Equal(0, exitCode);
+        var stoppedLog = stack.Runner.ReadLog();
+        foreach (var jobId in inFlight)
+        {
+            Assert.True(stoppedLog.Contains($"Job {jobId} succeeded", StringComparison.Ordinal) || stoppedLog.Contains("handed back at shutdown", StringComparison.Ordinal),
+                $"Job {jobId} was in flight at SIGTERM but neither finished nor was handed back:\n{stack.Runner.Tail(80)}");
+        }
+
+        await stack.StartRunnerAsync();
+        var records = await stack.WaitForJobsAsync(inputs.Keys, visibility / 2 - stoppedAt.Elapsed);
+        output.WriteLine($"all jobs done {stoppedAt.Elapsed.TotalSeconds:0.0} s after SIGTERM (visibility timeout {visibility.TotalSeconds:0} s)");
+        Assert.True(stoppedAt.Elapsed < visibility / 2);
+        foreach (var (jobId, input) in inputs)
+        {
+            await JobChecks.AssertSucceededAsync(stack, records[jobId], [25, 65], input, "png");
+        }
+        await AssertQueuesDrainAsync(stack);
+        await RestartRunnerAsync(stack, s_defaultRunner);
+    }
+
+    [Fact]
+    public async Task Azurite_stopped_and_started_again_while_work_is_in_flight_loses_no_job()
+    {
+        var stack = fixture.Stack;
+        await RestartRunnerAsync(stack, s_defaultRunner);
+        var inputs = new Dictionary<string, byte[]>();
+        var folder = $"azurite-{Guid.NewGuid():N}";
+        for (var i = 0; i < 8; i++)
+        {
+            var input = TestImages.Character(i, "jpg", scale: 4);
+            inputs[await stack.PutUploadAsync($"{folder}/before-{i}.jpg", input, new Dictionary<string, string> { [UploadMetadata.Ages] = "35" })] = input;
+        }
+        await Poll.UntilAsync(async () => (await stack.RunnerMetricsAsync()).JobsInFlight >= 1, TimeSpan.FromSeconds(120), () => "runner busy\n" + stack.Logs());
+
+        await stack.Azurite.StopAsync();
+        // The outage is seen: the function app's health check fails while storage is away.
+        await Poll.UntilAsync(async () =>
+        {
+            using var response = await stack.Http.GetAsync("api/health");
+            return response.StatusCode == HttpStatusCode.ServiceUnavailable;
+        }, TimeSpan.FromSeconds(30), () => "the function app to notice the outage");
+        await stack.Azurite.StartAsync();
+
+        // Work written after the restart flows too.
+        for (var i = 0; i < 2; i++)
+        {
+            var input = TestImages.Character(i + 8, "png");
+            inputs[await stack.PutUploadAsync($"{folder}/after-{i}.png", input, new Dictionary<string, string> { [UploadMetadata.Ages] = "35" })] = input;
+        }
+
+        var records = await stack.WaitForJobsAsync(inputs.Keys, TimeSpan.FromSeconds(240));
+        foreach (var (jobId, input) in inputs)
+        {
+            await JobChecks.AssertSucceededAsync(stack, records[jobId], [35], input, records[jobId].InputBlob.EndsWith(".png", StringComparison.Ordinal) ? "png" : "jpg");
+        }
+        await AssertQueuesDrainAsync(stack);
+        await stack.AssertAliveAsync();
+    }
+
+    [Fact]
+    public async Task Poison_messages_wait_for_a_function_app_that_is_down_and_give_up_after_five_failed_invocations()
+    {
+        var stack = fixture.Stack;
+        await AssertQueuesDrainAsync(stack);
+        await stack.KillFunctionsAsync();
+        try
+        {
+            // Fails every invocation while the app is down: after 5 it moves to aging-jobs-poison-poison, as the host does.
+            var (abandoned, abandonedMessage) = await SendPoisonAsync(stack);
+            var parked = stack.Clients.QueueService.GetQueueClient(BlobNames.PoisonQueue + "-poison");
+            await Poll.UntilAsync(async () => await parked.ExistsAsync() && (await parked.PeekMessagesAsync(32)).Value.Any(m => m.Body.ToString().Contains(abandoned, StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(60), () => "the message in aging-jobs-poison-poison\n" + stack.Pump.Tail(40));
+            Assert.Equal(5, Regex.Matches(stack.Pump.ReadLog(), $"Delivery of poison message {abandonedMessage} failed").Count);
+
+            // Fails while the app is down, and stays in the queue (released, not deleted) for the next try.
+            var (waiting, waitingMessage) = await SendPoisonAsync(stack);
+            await Poll.UntilAsync(() => Task.FromResult(Regex.Matches(stack.Pump.ReadLog(), $"Delivery of poison message {waitingMessage} failed").Count >= 2),
+                TimeSpan.FromSeconds(30), () => "two failed invocations\n" + stack.Pump.Tail(40));
+            Assert.Equal(1, (await stack.Clients.PoisonQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+            Assert.Null(await stack.TryGetJobAsync(waiting));
+
+            await stack.StartFunctionsAsync();
+            var record = await stack.WaitForJobAsync(waiting, TimeSpan.FromSeconds(30));
+            Assert.Equal(JobState.Failed, record.State);
+            Assert.Equal(PipelineErrorCode.RetriesExhausted, record.ErrorCode);
+            // The record is written before the answer reaches the pump: wait for the pump's side.
+            await Poll.UntilAsync(() => Task.FromResult(Regex.IsMatch(stack.Pump.ReadLog(), $@"Delivered poison message {waitingMessage} \(dequeue count [2-5]\): 200")),
+                TimeSpan.FromSeconds(30), () => "the pump to log the delivery\n" + stack.Pump.Tail(40));
+            await AssertQueuesDrainAsync(stack);
+            Assert.Null(await stack.TryGetJobAsync(abandoned));
+        }
+        finally
+        {
+            if (stack.Functions.HasExited)
+            {
+                await stack.StartFunctionsAsync();
+            }
+        }
+    }
+
+    /// <summary>Kills the current runner (when running) and starts one with <paramref name="settings"/>.</summary>
+    private static async Task RestartRunnerAsync(LocalStack stack, IReadOnlyDictionary<string, string> settings)
+    {
+        if (!stack.Runner.HasExited)
+        {
+            await stack.KillRunnerAsync();
+        }
+        await stack.StartRunnerAsync(settings);
+    }
+
+    /// <summary>Sends a job message for a job that has no record straight to the poison queue.</summary>
+    /// <returns>The job id and the queue message id.</returns>
+    private static async Task<(string JobId, string MessageId)> SendPoisonAsync(LocalStack stack)
+    {
+        var jobId = JobIds.FromBlob(BlobNames.UploadsContainer, $"poison-{Guid.NewGuid():N}.png", "\"0x1\"");
+        var body = JobQueue.Serialize(new JobMessage(JobMessage.CurrentSchemaVersion, jobId, BlobNames.UploadsContainer,
+            $"never-uploaded/{jobId}.png", "\"0x1\"", [40], stack.ModelName, null, null, null));
+        var receipt = await stack.Clients.PoisonQueue.SendMessageAsync(body);
+        return (jobId, receipt.Value.MessageId);
+    }
+
+    /// <summary>Waits until the job queue and the poison queue are empty, invisible messages included: no stray
+    /// message (a duplicate, a message of a killed runner) is left behind.</summary>
+    private static Task AssertQueuesDrainAsync(LocalStack stack) =>
+        Poll.UntilAsync(async () =>
+            (await stack.Clients.JobsQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0
+            && (await stack.Clients.PoisonQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0,
+            TimeSpan.FromSeconds(60), () => "empty job and poison queues\n" + stack.Logs());
+}

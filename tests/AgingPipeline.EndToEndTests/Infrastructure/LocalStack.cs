@@ -1,0 +1,436 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using AgingPipeline.Contracts;
+using AgingPipeline.Storage;
+using Azure.Storage.Blobs.Models;
+
+namespace AgingPipeline.EndToEndTests.Infrastructure;
+
+/// <summary>How a <see cref="LocalStack"/> is started.</summary>
+/// <param name="Name">Folder name under <c>artifacts/stacks/</c> (logs, model root, Azurite data, pump state).</param>
+public sealed record LocalStackOptions(string Name)
+{
+    /// <summary>Azurite with <c>--location</c> (survives a stop and start) instead of <c>--inMemoryPersistence</c>.</summary>
+    public bool PersistentStorage { get; init; }
+
+    /// <summary>The runner's queue visibility timeout: how soon a message of a crashed runner reappears.</summary>
+    public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Jobs one runner processes at once.</summary>
+    public int RunnerConcurrency { get; init; } = 2;
+}
+
+/// <summary>The whole local stack as real processes on free loopback ports, started the way <c>run.sh</c> starts it
+/// (the same programs, the same environment variables, plus test timings): a private Azurite, the function app
+/// (<c>dotnet AgingPipeline.Functions.dll</c>, the custom handler), the event pump (uploads → OnImageUploaded,
+/// aging-jobs-poison → OnPoisonJob) and one runner.</summary>
+/// <remarks>
+/// <para>The runner serves a temporary model root: the shipped models (<c>models/character-ager</c>) when they are in
+/// the repository, otherwise the small test models, plus the deliberately faulty models of
+/// <c>tests/fixtures/faulty-models</c> (never the default).</para>
+/// <para>Logs go to <c>artifacts/stacks/{name}/logs/{process}-{n}.log</c>; every restart of a process gets a new file.
+/// Dispose kills every process tree.</para>
+/// </remarks>
+public sealed class LocalStack : IAsyncDisposable
+{
+    private readonly LocalStackOptions _options;
+    private readonly string _directory;
+    private readonly Dictionary<string, int> _starts = new(StringComparer.Ordinal);
+    private readonly List<ServiceProcess> _runners = [];
+    private readonly List<ServiceProcess> _all = [];
+    private readonly int _functionPort;
+    private readonly int _runnerPort;
+    private Dictionary<string, string> _runnerOverrides = new(StringComparer.Ordinal);
+
+    private LocalStack(LocalStackOptions options, string directory, AzuriteProcess azurite)
+    {
+        _options = options;
+        _directory = directory;
+        Azurite = azurite;
+        _functionPort = AzuriteProcess.FreePort();
+        _runnerPort = AzuriteProcess.FreePort();
+        FunctionAppUrl = new Uri($"http://127.0.0.1:{_functionPort}/");
+        RunnerUrl = new Uri($"http://127.0.0.1:{_runnerPort}/");
+        Http = new HttpClient { BaseAddress = FunctionAppUrl, Timeout = TimeSpan.FromSeconds(120) };
+        (ModelRoot, ModelName) = PrepareModelRoot(Path.Combine(directory, "models"));
+    }
+
+    public AzuriteProcess Azurite { get; }
+
+    /// <summary>The function app (custom handler).</summary>
+    public ServiceProcess Functions { get; private set; } = null!;
+
+    /// <summary>The event pump.</summary>
+    public ServiceProcess Pump { get; private set; } = null!;
+
+    /// <summary>The current runner process (replaced by every restart).</summary>
+    public ServiceProcess Runner { get; private set; } = null!;
+
+    /// <summary>Every runner process started so far, the current one last.</summary>
+    public IReadOnlyList<ServiceProcess> RunnerHistory => _runners;
+
+    public Uri FunctionAppUrl { get; }
+
+    public Uri RunnerUrl { get; }
+
+    /// <summary>Client of the function app.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>The default ager the stack serves (<c>character-ager</c> or <c>test-ager</c>).</summary>
+    public string ModelName { get; }
+
+    /// <summary>The runner's model root.</summary>
+    public string ModelRoot { get; }
+
+    public LocalStackOptions Options => _options;
+
+    /// <summary>The tests' own storage clients.</summary>
+    public StorageClients Clients { get; private set; } = null!;
+
+    /// <summary>Job records, read without retries (polling loops retry).</summary>
+    public JobStore Jobs => new(Clients.Jobs, Polly.ResiliencePipeline.Empty);
+
+    /// <summary>The job queue and its poison queue.</summary>
+    public JobQueue Queue => new(Clients.JobsQueue, Clients.PoisonQueue, Polly.ResiliencePipeline.Empty, Clients.Options);
+
+    /// <summary>Starts every process and waits until the function app and the runner are healthy.</summary>
+    public static async Task<LocalStack> StartAsync(LocalStackOptions options)
+    {
+        var directory = Path.Combine(RepoPaths.Artifacts, "stacks", options.Name);
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        Directory.CreateDirectory(directory);
+        var azurite = new AzuriteProcess(options.PersistentStorage ? Path.Combine(directory, "azurite") : null, Path.Combine(directory, "logs"));
+        var stack = new LocalStack(options, directory, azurite);
+        try
+        {
+            await stack.StartAllAsync();
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAllAsync()
+    {
+        await Azurite.StartAsync();
+        Clients = new StorageClients(new StorageOptions
+        {
+            ConnectionString = Azurite.ConnectionString,
+            RetryBaseDelay = TimeSpan.FromMilliseconds(100),
+            RetryMaxDelay = TimeSpan.FromSeconds(1),
+            NetworkTimeout = TimeSpan.FromSeconds(20),
+        });
+        await StartFunctionsAsync();
+        Pump = StartDotnet("event-pump", Path.Combine("infra", "local", "AgingPipeline.EventPump"), "AgingPipeline.EventPump", [], new(StorageSettings)
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["EventPump__FunctionAppUrl"] = FunctionAppUrl.ToString().TrimEnd('/'),
+            ["EventPump__StateFile"] = Path.Combine(_directory, "event-pump", "state.json"),
+            ["EventPump__PollInterval"] = "00:00:00.250",
+            ["EventPump__RetryMaxDelay"] = "00:00:05",
+            ["PoisonPump__PollInterval"] = "00:00:00.250",
+            ["PoisonPump__RetryVisibilityTimeout"] = "00:00:02",
+        });
+        await StartRunnerAsync();
+    }
+
+    /// <summary>Settings every component gets for storage: the connection string (as run.sh) and short retries.</summary>
+    private Dictionary<string, string> StorageSettings => new(StringComparer.Ordinal)
+    {
+        ["Storage__ConnectionString"] = Azurite.ConnectionString,
+        ["Storage__RetryBaseDelay"] = "00:00:00.100",
+        ["Storage__RetryMaxDelay"] = "00:00:01",
+    };
+
+    /// <summary>Starts the function app (again) on its port and waits for <c>/api/health</c>.</summary>
+    public async Task StartFunctionsAsync()
+    {
+        Functions = StartDotnet("functions", Path.Combine("functions", "AgingPipeline.Functions"), "AgingPipeline.Functions", [], new(StorageSettings)
+        {
+            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = _functionPort.ToString(),
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["FunctionApp__EnsureStorageOnStart"] = "true",
+            ["Uploads__DefaultModel"] = ModelName,
+        });
+        await WaitForHttpAsync(Functions, new Uri(FunctionAppUrl, "api/health"), TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>Stops the function app (SIGKILL: a crash, as far as its callers can tell).</summary>
+    public async Task KillFunctionsAsync()
+    {
+        Functions.Note("SIGKILL by the test");
+        await Functions.KillAsync();
+    }
+
+    /// <summary>Starts a runner (the previous one must have exited) and waits until <c>/health</c> is healthy (model
+    /// loaded and warmed up).</summary>
+    /// <param name="overrides">Settings that replace the stack's runner settings from now on (also for later
+    /// restarts), e.g. <c>Storage__VisibilityTimeout</c>; null keeps the current ones.</param>
+    public async Task StartRunnerAsync(IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        if (Runner is { HasExited: false })
+        {
+            throw new InvalidOperationException("The runner is still running; stop it first.");
+        }
+        if (overrides is not null)
+        {
+            _runnerOverrides = new Dictionary<string, string>(overrides, StringComparer.Ordinal);
+        }
+        var settings = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Storage__VisibilityTimeout"] = _options.VisibilityTimeout.ToString("c"),
+            ["Inference__ModelRoot"] = ModelRoot,
+            ["Inference__DefaultModel"] = ModelName,
+            ["Inference__IntraOpThreads"] = "2",
+            ["Inference__InterOpThreads"] = "1",
+            ["Runner__MaxConcurrentJobs"] = _options.RunnerConcurrency.ToString(),
+            ["Runner__MinPollInterval"] = "00:00:00.200",
+            ["Runner__MaxPollInterval"] = "00:00:01",
+        };
+        foreach (var (key, value) in _runnerOverrides)
+        {
+            settings[key] = value;
+        }
+        Runner = StartDotnet("runner", Path.Combine("gpu-runner", "AgingPipeline.Runner"), "AgingPipeline.Runner",
+            ["--urls", RunnerUrl.ToString().TrimEnd('/')], settings);
+        _runners.Add(Runner);
+        await WaitForHttpAsync(Runner, new Uri(RunnerUrl, "health"), TimeSpan.FromSeconds(180));
+    }
+
+    /// <summary>SIGKILLs the runner: it dies mid-whatever, as in an out-of-memory kill or a lost node.</summary>
+    public async Task KillRunnerAsync()
+    {
+        Runner.Note("SIGKILL by the test");
+        await Runner.KillAsync();
+    }
+
+    /// <summary>Sends SIGTERM to the runner and waits for it to exit.</summary>
+    /// <returns>The exit code.</returns>
+    public async Task<int> TerminateRunnerAsync(TimeSpan timeout)
+    {
+        Runner.Note("SIGTERM by the test");
+        Runner.Signal(ServiceProcess.SigTerm);
+        if (!await Runner.WaitForExitAsync(timeout))
+        {
+            throw new TimeoutException($"The runner did not exit within {timeout.TotalSeconds:0} s of SIGTERM.\n{Logs()}");
+        }
+        return Runner.ExitCode;
+    }
+
+    /// <summary>The runner's <c>/metrics</c>.</summary>
+    public async Task<RunnerMetricsSnapshot> RunnerMetricsAsync()
+    {
+        using var http = new HttpClient { BaseAddress = RunnerUrl, Timeout = TimeSpan.FromSeconds(10) };
+        return (await http.GetFromJsonAsync<RunnerMetricsSnapshot>("metrics", JsonSerializerOptions.Web))!;
+    }
+
+    /// <summary>Writes a blob into <c>uploads</c> with the Azure SDK, as any program would (no API involved).</summary>
+    /// <returns>The job id OnImageUploaded will give it (derived from container, name and ETag).</returns>
+    public async Task<string> PutUploadAsync(string blobName, byte[] content, IDictionary<string, string>? metadata = null)
+    {
+        var response = await Clients.Uploads.GetBlobClient(blobName).UploadAsync(new BinaryData(content), new BlobUploadOptions { Metadata = metadata });
+        return JobIds.FromBlob(BlobNames.UploadsContainer, blobName, response.Value.ETag.ToString());
+    }
+
+    /// <summary>Reads a job record; null when it does not exist (yet) or storage is unreachable right now.</summary>
+    public async Task<JobRecord?> TryGetJobAsync(string jobId)
+    {
+        try
+        {
+            return (await Jobs.GetAsync(jobId))?.Record;
+        }
+        catch (Exception ex) when (ex is PipelineException or Azure.RequestFailedException or HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits until every job has a record in a final state.</summary>
+    /// <remarks>Polls the oldest unfinished jobs first, at most 64 per round, so that a corpus of hundreds of jobs
+    /// does not flood Azurite with reads while the pipeline works.</remarks>
+    public async Task<IReadOnlyDictionary<string, JobRecord>> WaitForJobsAsync(IReadOnlyCollection<string> jobIds, TimeSpan timeout)
+    {
+        var done = new Dictionary<string, JobRecord>(StringComparer.Ordinal);
+        var pending = jobIds.Distinct().ToList();
+        var deadline = DateTime.UtcNow + timeout;
+        while (pending.Count > 0)
+        {
+            foreach (var jobId in pending.Take(64).ToArray())
+            {
+                if (await TryGetJobAsync(jobId) is { } record && JobStateMachine.IsTerminal(record.State))
+                {
+                    done[jobId] = record;
+                    pending.Remove(jobId);
+                }
+            }
+            if (pending.Count == 0)
+            {
+                break;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                var states = new List<string>();
+                foreach (var jobId in pending.Take(10))
+                {
+                    var record = await TryGetJobAsync(jobId);
+                    states.Add($"{jobId}: {record?.State.ToString() ?? "no record"} (attempts {record?.Attempts}, {record?.InputBlob})");
+                }
+                throw new TimeoutException($"{pending.Count} of {jobIds.Count} jobs were not finished after {timeout.TotalSeconds:0} s:\n  "
+                    + string.Join("\n  ", states) + "\n" + Logs());
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(pending.Count > 64 ? 1000 : 250));
+        }
+        return done;
+    }
+
+    /// <summary>Waits until one job has a record in a final state.</summary>
+    public async Task<JobRecord> WaitForJobAsync(string jobId, TimeSpan timeout) => (await WaitForJobsAsync([jobId], timeout))[jobId];
+
+    /// <summary>The names of the blobs in <c>aged/{jobId}/</c>, without the folder.</summary>
+    public async Task<IReadOnlyList<string>> ListOutputsAsync(string jobId)
+    {
+        var names = new List<string>();
+        await foreach (var item in Clients.Aged.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix: jobId + "/", CancellationToken.None))
+        {
+            names.Add(item.Name[(jobId.Length + 1)..]);
+        }
+        return names;
+    }
+
+    /// <summary>Downloads a blob of the <c>aged</c> container.</summary>
+    public async Task<byte[]> DownloadOutputAsync(string blobName) =>
+        (await Clients.Aged.GetBlobClient(blobName).DownloadContentAsync()).Value.Content.ToArray();
+
+    /// <summary>Throws unless the function app, the pump and the runner are alive and both health endpoints answer 2xx.</summary>
+    public async Task AssertAliveAsync()
+    {
+        foreach (var process in new[] { Functions, Pump, Runner })
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{process.Name} exited with {process.ExitCode}.\n{Logs()}");
+            }
+        }
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        foreach (var url in new[] { new Uri(FunctionAppUrl, "api/health"), new Uri(RunnerUrl, "health") })
+        {
+            using var response = await http.GetAsync(url);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"{url} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+    }
+
+    /// <summary>The last lines of every process's output, for failure messages.</summary>
+    public string Logs(int lines = 40)
+    {
+        var text = new StringBuilder();
+        foreach (var process in new[] { Azurite.Process, Functions, Pump, Runner })
+        {
+            if (process is not null)
+            {
+                text.AppendLine($"----- {process.Name} ({process.LogFile}) -----").AppendLine(process.Tail(lines));
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Every line of every runner's log (all restarts).</summary>
+    public string AllRunnerLogs() => string.Join("\n", _runners.Select(r => r.ReadLog()));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in Enumerable.Reverse(_all))
+        {
+            await process.DisposeAsync();
+        }
+        await Azurite.DisposeAsync();
+        Http.Dispose();
+    }
+
+    private ServiceProcess StartDotnet(string name, string projectDirectory, string assembly, string[] args, Dictionary<string, string> environment)
+    {
+        var directory = Path.Combine(RepoPaths.Root, projectDirectory, "bin", RepoPaths.Configuration, "net10.0");
+        var dll = Path.Combine(directory, assembly + ".dll");
+        if (!File.Exists(dll))
+        {
+            throw new InvalidOperationException($"{dll} is missing; build the test project (it builds the stack's projects first).");
+        }
+        var n = _starts[name] = _starts.GetValueOrDefault(name) + 1;
+        var process = ServiceProcess.Start($"{name}#{n}", "dotnet", [dll, .. args], directory, environment, Path.Combine(_directory, "logs", $"{name}-{n}.log"));
+        _all.Add(process);
+        return process;
+    }
+
+    private async Task WaitForHttpAsync(ServiceProcess process, Uri url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        var last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{process.Name} exited with {process.ExitCode} before {url} answered.\n{Logs()}");
+            }
+            try
+            {
+                using var response = await http.GetAsync(url);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+                last = $"HTTP {(int)response.StatusCode}";
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                last = ex.GetType().Name;
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{url} did not answer 2xx within {timeout.TotalSeconds:0} s (last: {last}).\n{Logs()}");
+    }
+
+    /// <summary>Copies the served models into <paramref name="root"/>: the shipped ones when present (the lead commits
+    /// them to <c>models/</c>), otherwise the test models; plus the faulty test-only models.</summary>
+    private static (string Root, string DefaultModel) PrepareModelRoot(string root)
+    {
+        var shipped = Path.Combine(RepoPaths.Root, "models");
+        var (source, name) = File.Exists(Path.Combine(shipped, "character-ager", "1", "model.json"))
+            ? (shipped, "character-ager")
+            : (Path.Combine(RepoPaths.Root, "tests", "fixtures", "models"), "test-ager");
+        foreach (var folder in new[] { source, Path.Combine(RepoPaths.Root, "tests", "fixtures", "faulty-models") })
+        {
+            foreach (var model in Directory.EnumerateDirectories(folder))
+            {
+                CopyDirectory(model, Path.Combine(root, Path.GetFileName(model)));
+            }
+        }
+        return (root, name);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+        }
+        foreach (var directory in Directory.EnumerateDirectories(from))
+        {
+            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
+        }
+    }
+}
+
+/// <summary>The runner's <c>/metrics</c> (the fields the tests read).</summary>
+public sealed record RunnerMetricsSnapshot(long JobsInFlight, long JobsSucceeded, long JobsFailed, long JobsRetried, long JobsPoisoned, long OutputsWritten);
