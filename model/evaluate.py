@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from networks import AGE_SCALE, AgeEstimator, AgeUNet  # noqa: E402
 from pairs import load_pairs, to_unit  # noqa: E402
 
-BUCKETS = [("|Δ|<15", 0, 15), ("15≤|Δ|<30", 15, 30), ("|Δ|≥30", 30, 1000)]
+BUCKETS = [("Δ<15 y", 0, 15), ("15≤Δ<30 y", 15, 30), ("Δ≥30 y", 30, 1000)]  # Δ = absolute age difference
 
 
 def trivial_baseline(src: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:

@@ -55,6 +55,7 @@ def main(argv=None):
     ap.add_argument("--adv-warmup", type=float, default=0.0,
                     help="fraction of the --minutes budget trained with L1 only before the adversarial loss starts "
                          "(an L1 warm-up converges faster and gives the discriminator a sensible generator to judge)")
+    ap.add_argument("--clip", type=float, default=1.0, help="generator gradient-norm clip")
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--minutes", type=float, default=100.0, help="wall-clock budget for this invocation")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -138,6 +139,8 @@ def main(argv=None):
         loss_g = a.l1 * l1 + a.l2 * F.mse_loss(fake, tgt) + a.adv * g_adv
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        # Without normalisation layers one bad batch can throw the generator off; clipping keeps steps bounded.
+        torch.nn.utils.clip_grad_norm_(G.parameters(), a.clip)
         opt_g.step()
         step += 1
         sums["l1"] += l1.item()

@@ -19,6 +19,10 @@ internal static class OrtBench
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         using var session = new InferenceSession(modelPath, options);
+        if (size <= 0)
+        {
+            size = session.InputMetadata["image"].Dimensions[2];
+        }
         var image = new float[batch * 3 * size * size];
         var random = new Random(1);
         for (var i = 0; i < image.Length; i++)

@@ -2,6 +2,7 @@ using System.Globalization;
 using AgingPipeline.Bench;
 
 // Usage: dotnet run -c Release --project bench/AgingPipeline.Bench -- ort [--model models/character-ager/1/model.onnx] [--seconds 5]
+// [--size N] (default: the model's own input size)
 // Prints a markdown table: batch, threads, latency mean/p50/p95, images per second.
 var argsList = args.ToList();
 string Option(string name, string fallback)
@@ -18,7 +19,7 @@ if (mode != "ort")
 }
 var model = Option("--model", Path.Combine("models", "character-ager", "1", "model.onnx"));
 var seconds = double.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture);
-var size = int.Parse(Option("--size", "128"), CultureInfo.InvariantCulture);
+var size = int.Parse(Option("--size", "0"), CultureInfo.InvariantCulture);
 var withAge = !model.Contains("estimator", StringComparison.OrdinalIgnoreCase);
 if (!File.Exists(model))
 {

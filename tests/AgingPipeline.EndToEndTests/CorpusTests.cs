@@ -50,8 +50,11 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
         var storageProblems = new List<string>();
         var storageCodes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var succeeded = 0;
-        foreach (var (jobId, file) in storageJobs)
+        var outcomes = new StringBuilder("file,state,code,message\n");
+        foreach (var (jobId, file) in storageJobs.OrderBy(j => j.Value, StringComparer.Ordinal))
         {
+            var r = storageRecords[jobId];
+            outcomes.AppendLine(CultureInfo.InvariantCulture, $"{Csv(Path.GetRelativePath(root, file))},{r.State},{r.ErrorCode},{Csv(r.ErrorMessage ?? $"{r.Width}x{r.Height} {r.Format}")}");
             var problem = await CheckAsync(stack, storageRecords[jobId], file, ages);
             if (problem is not null)
             {
@@ -98,7 +101,7 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
         var apiCodes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var code in apiRefusals.Values)
         {
-            Count(apiCodes, "API " + code);
+            Count(apiCodes, "API-refused " + code);
         }
         var apiSucceeded = 0;
         if (RepoPaths.LongRun)
@@ -147,7 +150,7 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
                 }
                 else
                 {
-                    Count(apiCodes, "accepted, queued");
+                    Count(apiCodes, "queued (runner stopped)");
                 }
             }
         }
@@ -158,7 +161,9 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
         var report = Report(rows, files.Length, ages);
         output.WriteLine(report);
         Directory.CreateDirectory(RepoPaths.Artifacts);
-        await File.WriteAllTextAsync(Path.Combine(RepoPaths.Artifacts, RepoPaths.LongRun ? "corpus-report-long.md" : "corpus-report.md"), report);
+        var suffix = RepoPaths.LongRun ? "-long" : "";
+        await File.WriteAllTextAsync(Path.Combine(RepoPaths.Artifacts, $"corpus-report{suffix}.md"), report);
+        await File.WriteAllTextAsync(Path.Combine(RepoPaths.Artifacts, $"corpus-outcomes{suffix}.csv"), outcomes.ToString());
 
         Assert.True(storageProblems.Count == 0, $"{storageProblems.Count} corpus files misbehaved through the storage path:\n" + string.Join("\n", storageProblems.Take(40)));
         Assert.True(apiProblems.IsEmpty, $"{apiProblems.Count} corpus files misbehaved through the API:\n" + string.Join("\n", apiProblems.Take(40)));
@@ -261,6 +266,8 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
         }
         return null;
     }
+
+    private static string Csv(string text) => "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal).ReplaceLineEndings(" ") + "\"";
 
     private static void Count(SortedDictionary<string, int> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
 

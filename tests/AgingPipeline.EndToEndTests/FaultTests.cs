@@ -153,6 +153,47 @@ public sealed class FaultTests(FaultStackFixture fixture, ITestOutputHelper outp
         await stack.AssertAliveAsync();
     }
 
+    /// <summary>The window the Azurite restart can hit by chance, made certain: OnImageUploaded created the record, then
+    /// could not send the message (storage went away, or the app died). Deliveries of the event are refused as busy
+    /// until <c>FunctionApp:EnqueueRecoveryAfter</c> has passed; the pump must still be retrying then (a run of the
+    /// Azurite test lost exactly such a job to a dead-lettered event before the pump's retry budget was raised).</summary>
+    [Fact]
+    public async Task A_job_whose_record_was_created_but_whose_message_was_never_sent_is_completed_by_a_repeated_event()
+    {
+        var stack = fixture.Stack;
+        await RestartRunnerAsync(stack, s_defaultRunner);
+        await stack.KillFunctionsAsync();
+        string jobId;
+        byte[] input;
+        try
+        {
+            input = TestImages.Character(11, "png");
+            var blob = $"orphan-{Guid.NewGuid():N}/character.png";
+            var response = await stack.Clients.Uploads.GetBlobClient(blob).UploadAsync(new BinaryData(input),
+                new Azure.Storage.Blobs.Models.BlobUploadOptions { Metadata = new Dictionary<string, string> { [UploadMetadata.Ages] = "45" } });
+            var eTag = response.Value.ETag.ToString();
+            jobId = JobIds.FromBlob(BlobNames.UploadsContainer, blob, eTag);
+            var now = DateTimeOffset.UtcNow;
+            // What the crashed first delivery left: a queued record without EnqueuedAt, and no message.
+            Assert.True(await stack.Jobs.TryCreateAsync(new JobRecord
+            {
+                JobId = jobId, State = JobState.Queued, InputContainer = BlobNames.UploadsContainer, InputBlob = blob, InputETag = eTag,
+                OriginalName = "character.png", TargetAges = [45], ModelName = stack.ModelName, CreatedAt = now, UpdatedAt = now,
+            }));
+        }
+        finally
+        {
+            await stack.StartFunctionsAsync();
+        }
+
+        var record = await stack.WaitForJobAsync(jobId, TimeSpan.FromSeconds(120));
+
+        await JobChecks.AssertSucceededAsync(stack, record, [45], input, "png");
+        Assert.Contains($"Job {jobId} had a record but no message; the message was sent by a repeated event.", stack.Functions.ReadLog(), StringComparison.Ordinal);
+        Assert.Contains($"Job {jobId} is being created by another delivery of the same event", stack.Pump.ReadLog(), StringComparison.Ordinal);
+        await AssertQueuesDrainAsync(stack);
+    }
+
     [Fact]
     public async Task Poison_messages_wait_for_a_function_app_that_is_down_and_give_up_after_five_failed_invocations()
     {

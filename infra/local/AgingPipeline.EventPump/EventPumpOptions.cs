@@ -25,10 +25,14 @@ public sealed class EventPumpOptions
     /// <summary>Deliveries in flight at once (default 4).</summary>
     public int MaxConcurrentDeliveries { get; set; } = 4;
 
-    /// <summary>Attempts per event before it is dead-lettered (default 8).</summary>
-    /// <remarks>Event Grid retries for up to 24 hours; locally a handful of attempts over a couple of minutes
-    /// shows a broken handler quickly while riding out a restart of the function app.</remarks>
-    public int MaxAttempts { get; set; } = 8;
+    /// <summary>Attempts per event before it is dead-lettered (default 12: about six minutes with the default delays).</summary>
+    /// <remarks>Event Grid retries for up to 24 hours; locally a dozen attempts over a few minutes shows a broken
+    /// handler quickly while riding out a restart of the function app or of storage. The retries must outlast the
+    /// function app's <c>FunctionApp:EnqueueRecoveryAfter</c> (2 minutes): a delivery whose enqueue failed (storage
+    /// went away between the job record and the message) leaves a record that later deliveries are refused for
+    /// ("busy") until that window has passed, and only a delivery after it sends the message. With 8 attempts the
+    /// last one came after 98–148 s, so such a job could stay queued for ever.</remarks>
+    public int MaxAttempts { get; set; } = 12;
 
     /// <summary>First retry delay, doubled after each failure (default 1 s).</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);

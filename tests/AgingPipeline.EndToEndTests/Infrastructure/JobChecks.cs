@@ -5,9 +5,13 @@ namespace AgingPipeline.EndToEndTests.Infrastructure;
 /// <summary>Assertions about finished jobs and their blobs in <c>aged/{jobId}/</c>.</summary>
 public static class JobChecks
 {
-    /// <summary>Smallest mean absolute pixel difference (0–255) between an output and its input: an "aged" image
-    /// equal to its input is a defect (the model returned nothing, or the residual was lost).</summary>
-    public const double MinimumChange = 0.5;
+    /// <summary>Smallest mean absolute pixel difference (0–255) between an output and its input.</summary>
+    /// <remarks>An "aged" image equal to its input is a defect (the residual was lost, or the model returns nothing).
+    /// The test model's residual is analytic (0.5 × (age/100 − 0.5), at least ±0.025, i.e. ±3 levels, for the ages
+    /// used here), so with it the check also proves that the residual reaches the output at full strength. The
+    /// shipped model's strength is its own tests' business (model evaluation); here it only has to change the
+    /// image.</remarks>
+    public static double MinimumChange(LocalStack stack) => stack.ModelName == "test-ager" ? 1.0 : 0.05;
 
     /// <summary>Asserts a succeeded job with one output per age plus a contact sheet, nothing else in its folder,
     /// every blob decodable, outputs of the input's size, format and extension, and different from the input.</summary>
@@ -49,7 +53,7 @@ public static class JobChecks
             {
                 Assert.False(content.AsSpan().SequenceEqual(input), $"{output.Blob} is byte for byte the input.");
                 var change = TestImages.MeanAbsoluteDifference(input, content);
-                Assert.True(change >= MinimumChange, $"{output.Blob} differs from the input by only {change:0.###} per pixel.");
+                Assert.True(change >= MinimumChange(stack), $"{output.Blob} differs from the input by only {change:0.###} per pixel ({stack.ModelName}).");
             }
             facts[output.Age] = decoded;
         }

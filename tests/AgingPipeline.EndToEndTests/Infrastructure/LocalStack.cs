@@ -19,6 +19,12 @@ public sealed record LocalStackOptions(string Name)
 
     /// <summary>Jobs one runner processes at once.</summary>
     public int RunnerConcurrency { get; init; } = 2;
+
+    /// <summary>The function app's <c>FunctionApp:EnqueueRecoveryAfter</c>; null keeps its default (2 minutes).</summary>
+    /// <remarks>How soon a repeated event sends the message of a job whose first delivery created the record but could
+    /// not enqueue (storage went away in between). It must be shorter than the pump's retry budget, which the tests
+    /// keep short (delays capped at 5 s).</remarks>
+    public TimeSpan? EnqueueRecoveryAfter { get; init; }
 }
 
 /// <summary>The whole local stack as real processes on free loopback ports, started the way <c>run.sh</c> starts it
@@ -152,13 +158,18 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>Starts the function app (again) on its port and waits for <c>/api/health</c>.</summary>
     public async Task StartFunctionsAsync()
     {
-        Functions = StartDotnet("functions", Path.Combine("functions", "AgingPipeline.Functions"), "AgingPipeline.Functions", [], new(StorageSettings)
+        var settings = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
         {
             ["FUNCTIONS_CUSTOMHANDLER_PORT"] = _functionPort.ToString(),
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["FunctionApp__EnsureStorageOnStart"] = "true",
             ["Uploads__DefaultModel"] = ModelName,
-        });
+        };
+        if (_options.EnqueueRecoveryAfter is { } recovery)
+        {
+            settings["FunctionApp__EnqueueRecoveryAfter"] = recovery.ToString("c");
+        }
+        Functions = StartDotnet("functions", Path.Combine("functions", "AgingPipeline.Functions"), "AgingPipeline.Functions", [], settings);
         await WaitForHttpAsync(Functions, new Uri(FunctionAppUrl, "api/health"), TimeSpan.FromSeconds(90));
     }
 
@@ -401,11 +412,13 @@ public sealed class LocalStack : IAsyncDisposable
     }
 
     /// <summary>Copies the served models into <paramref name="root"/>: the shipped ones when present (the lead commits
-    /// them to <c>models/</c>), otherwise the test models; plus the faulty test-only models.</summary>
+    /// them to <c>models/</c>) unless <c>AGING_E2E_MODEL=test</c>, otherwise the test models; plus the faulty test-only
+    /// models.</summary>
     private static (string Root, string DefaultModel) PrepareModelRoot(string root)
     {
         var shipped = Path.Combine(RepoPaths.Root, "models");
-        var (source, name) = File.Exists(Path.Combine(shipped, "character-ager", "1", "model.json"))
+        var forceTestModel = Environment.GetEnvironmentVariable("AGING_E2E_MODEL") == "test";
+        var (source, name) = !forceTestModel && File.Exists(Path.Combine(shipped, "character-ager", "1", "model.json"))
             ? (shipped, "character-ager")
             : (Path.Combine(RepoPaths.Root, "tests", "fixtures", "models"), "test-ager");
         foreach (var folder in new[] { source, Path.Combine(RepoPaths.Root, "tests", "fixtures", "faulty-models") })

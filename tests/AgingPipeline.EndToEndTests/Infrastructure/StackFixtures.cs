@@ -30,11 +30,13 @@ public sealed class PipelineStackCollection : ICollectionFixture<PipelineStackFi
 }
 
 /// <summary>The stack of the fault tests: Azurite persisted in a folder (it is stopped and started again), a 5 s
-/// visibility timeout (a killed runner's job reappears in seconds).</summary>
+/// visibility timeout (a killed runner's job reappears in seconds), a 10 s enqueue recovery (a job whose message
+/// could not be sent while storage was down is completed by a repeated event within the pump's retries).</summary>
 public sealed class FaultStackFixture() : StackFixture(new LocalStackOptions("faults")
 {
     PersistentStorage = true,
     VisibilityTimeout = TimeSpan.FromSeconds(5),
+    EnqueueRecoveryAfter = TimeSpan.FromSeconds(10),
 });
 
 /// <summary>The stack of the corpus run: in-memory Azurite, a runner of its own (its peak memory is measured).</summary>
