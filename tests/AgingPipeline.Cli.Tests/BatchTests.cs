@@ -97,7 +97,7 @@ public sealed class BatchTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
             var deadline = Stopwatch.StartNew();
             while (VisibleFiles(output).Count < 4)
             {
-                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited,
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(180) && !process.HasExited,
                     $"no outputs after {deadline.Elapsed}; fake pipeline: {pipeline.Processed} processed, {pipeline.Failure}\n{log}");
                 await Task.Delay(20);
             }
