@@ -1,7 +1,7 @@
 """Evaluates the ager on held-out identities and writes the figures into the model card's manifest.
 
     /usr/bin/python3 model/evaluate.py --ager model/runs/ager/checkpoint.pt \
-        --estimator model/runs/estimator/checkpoint.pt --data model/data/heldout --out models/character-ager/1
+        --estimator model/runs/estimator/checkpoint.pt --data model/data/heldout --out models/character-ager/2
 
 For each held-out identity two (source age, target age) pairs are drawn (seeded), so 250 identities give 500
 pairs. Reported, by |Δage| bucket: L1 (mean absolute error, 0–255 scale) and PSNR to the ground-truth render for
@@ -60,8 +60,8 @@ def main(argv=None):
     ap.add_argument("--ager", required=True)
     ap.add_argument("--estimator", required=True)
     ap.add_argument("--data", default="model/data/heldout")
-    ap.add_argument("--out", default="models/character-ager/1")
-    ap.add_argument("--estimator-out", default="models/age-estimator/1")
+    ap.add_argument("--out", default="models/character-ager/2")
+    ap.add_argument("--estimator-out", default="models/age-estimator/2")
     ap.add_argument("--pairs-per-identity", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--eval-size", type=int, default=128, help="resolution of the comparison (and of the estimator)")

@@ -1,7 +1,7 @@
 """Exports trained checkpoints to the model repository (models/{name}/{version}/model.onnx + model.json).
 
-    /usr/bin/python3 model/export.py ager --checkpoint model/runs/ager/checkpoint.pt --out models/character-ager/1
-    /usr/bin/python3 model/export.py estimator --checkpoint model/runs/estimator/checkpoint.pt --out models/age-estimator/1
+    /usr/bin/python3 model/export.py ager --checkpoint model/runs/ager/checkpoint.pt --out models/character-ager/2
+    /usr/bin/python3 model/export.py estimator --checkpoint model/runs/estimator/checkpoint.pt --out models/age-estimator/2
 
 ONNX opset 17, dynamic batch axis, the age an explicit input. Also writes parity fixtures (inputs and PyTorch's
 outputs, raw little-endian float32 + a JSON index) with --parity DIR, which the .NET tests feed to ONNX Runtime

@@ -3,7 +3,7 @@ namespace AgingPipeline.Inference;
 /// <summary>A model that runs a whole batch in one call; what <see cref="DynamicBatcher"/> drives.</summary>
 public interface IBatchModel
 {
-    /// <summary>Display name for logs and errors, e.g. <c>character-ager/1</c>.</summary>
+    /// <summary>Display name for logs and errors, e.g. <c>character-ager/2</c>.</summary>
     string DisplayName { get; }
 
     /// <summary>Floats in one input image (3 × height × width).</summary>
