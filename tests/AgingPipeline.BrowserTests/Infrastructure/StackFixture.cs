@@ -139,7 +139,8 @@ public sealed class StackFixture : IAsyncLifetime
     private static (string Root, string Name) ChooseModel()
     {
         var shipped = Path.Combine(RepoPaths.Root, "models");
-        if (File.Exists(Path.Combine(shipped, "character-ager", "1", "model.json")))
+        if (Directory.Exists(Path.Combine(shipped, "character-ager"))
+            && Directory.EnumerateFiles(Path.Combine(shipped, "character-ager"), "model.json", SearchOption.AllDirectories).Any())
         {
             return (shipped, "character-ager");
         }
