@@ -123,7 +123,7 @@ RUNNER_URL=""
 if [[ -f "$RUNNER_PROJECT" ]]; then
   log "Starting one runner on http://127.0.0.1:$RUNNER_PORT"
   (cd "gpu-runner/AgingPipeline.Runner/bin/$CONFIG/net10.0" && \
-    ASPNETCORE_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" \
+    ASPNETCORE_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" MALLOC_ARENA_MAX=2 \
     exec dotnet AgingPipeline.Runner.dll --urls "http://127.0.0.1:$RUNNER_PORT") >"$LOGS/runner.log" 2>&1 &
   PIDS+=($!)
   RUNNER_URL="http://127.0.0.1:$RUNNER_PORT"

@@ -120,7 +120,11 @@ internal sealed class JobProcessor(
 
     private async Task<string> RunJobAsync(JobMessage message, long attempt, CancellationToken cancellationToken)
     {
-        var record = await StartAsync(message, attempt, cancellationToken).ConfigureAwait(false);
+        JobRecord? record;
+        using (RunnerStages.Start(RunnerStages.Begin))
+        {
+            record = await StartAsync(message, attempt, cancellationToken).ConfigureAwait(false);
+        }
         if (record is null)
         {
             logger.LogInformation("Job {JobId} is already finished; deleting the repeated message.", message.JobId);
@@ -140,6 +144,9 @@ internal sealed class JobProcessor(
         {
             result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, cancellationToken).ConfigureAwait(false);
         }
+        RunnerStages.Add(RunnerStages.Decode, result.Timings.Decode);
+        RunnerStages.Add(RunnerStages.Infer, result.Timings.Infer);
+        RunnerStages.Add(RunnerStages.Compose, result.Timings.Compose);
 
         var outputs = new List<AgedOutput>(result.Outputs.Count);
         string? sheetName = null;
@@ -157,7 +164,11 @@ internal sealed class JobProcessor(
 
             if (options.Value.WriteContactSheet)
             {
-                var sheet = contactSheets.Render(result.ContactSheetTiles(input.ToMemory()), result.Input.Format);
+                EncodedImage sheet;
+                using (RunnerStages.Start(RunnerStages.ContactSheet))
+                {
+                    sheet = contactSheets.Render(result.ContactSheetTiles(input.ToMemory()), result.Input.Format);
+                }
                 sheetName = BlobNames.ContactSheet(message.JobId, message.InputBlob, sheet.Extension);
                 await blobs.WriteOutputAsync(sheetName, sheet.Content, sheet.ContentType, cancellationToken).ConfigureAwait(false);
             }

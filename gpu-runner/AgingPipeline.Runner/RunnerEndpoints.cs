@@ -19,7 +19,8 @@ internal static class RunnerEndpoints
             metrics.Retried,
             metrics.Poisoned,
             metrics.Outputs,
-            [.. models.Models.Select(m => new ModelMetrics(m.Name, m.Version, m.ExecutionProvider, m.Batcher.MaxBatch, m.Batcher.BatchesRun, m.Batcher.RequestsRun, m.Batcher.LargestBatch))])));
+            [.. models.Models.Select(m => new ModelMetrics(m.Name, m.Version, m.ExecutionProvider, m.Batcher.MaxBatch, m.Batcher.BatchesRun, m.Batcher.RequestsRun, m.Batcher.LargestBatch, m.Batcher.RunSeconds))],
+            RunnerStages.Totals())));
         endpoints.MapGet("/models", static (ModelRepository models) => TypedResults.Ok(new ModelsSnapshot(
             models.Root,
             models.DefaultModelName,
@@ -38,10 +39,12 @@ internal sealed record MetricsSnapshot(
     long JobsRetried,
     long JobsPoisoned,
     long OutputsWritten,
-    IReadOnlyList<ModelMetrics> Models);
+    IReadOnlyList<ModelMetrics> Models,
+    IReadOnlyList<StageMetrics> Stages);
 
-/// <summary>Batching figures of one served model.</summary>
-internal sealed record ModelMetrics(string Name, string Version, string ExecutionProvider, int MaxBatch, long Batches, long Requests, int LargestBatch);
+/// <summary>Batching figures of one served model; <paramref name="RunSeconds"/> is the time its session spent running
+/// batches.</summary>
+internal sealed record ModelMetrics(string Name, string Version, string ExecutionProvider, int MaxBatch, long Batches, long Requests, int LargestBatch, double RunSeconds);
 
 /// <summary>The body of <c>/models</c>.</summary>
 internal sealed record ModelsSnapshot(string Root, string DefaultModel, DateTimeOffset? LastScan, IReadOnlyList<ModelEntry> Entries);

@@ -30,6 +30,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private long _batchesRun;
     private long _requestsRun;
     private int _largestBatch;
+    private long _runTicks;
     private int _disposed;
 
     /// <summary>Starts the batching loop for <paramref name="model"/>.</summary>
@@ -67,6 +68,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
     /// <summary>The largest batch run so far.</summary>
     public int LargestBatch => Volatile.Read(ref _largestBatch);
+
+    /// <summary>Seconds the model spent running batches so far (successful ones).</summary>
+    public double RunSeconds => TimeSpan.FromTicks(Interlocked.Read(ref _runTicks)).TotalSeconds;
 
     /// <summary>Queues one image and returns its output once its batch has run.</summary>
     /// <param name="image">One image, <see cref="IBatchModel.ImageLength"/> floats (CHW); it must stay unchanged until
@@ -199,7 +203,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
             Count(n);
             return;
         }
-        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var runTime = Stopwatch.GetElapsedTime(started);
+        Interlocked.Add(ref _runTicks, runTime.Ticks);
+        var elapsed = runTime.TotalSeconds;
         InferenceMetrics.BatchDuration.Record(elapsed, _modelTag);
         InferenceMetrics.BatchSize.Record(n, _modelTag);
         InferenceMetrics.Batches.Add(1, _modelTag);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
@@ -15,10 +16,25 @@ public sealed record AgedImage(int Age, EncodedImage Image);
 /// <param name="Outputs">One image per target age, in the order asked.</param>
 public sealed record AgingResult(ImageInfo Input, IReadOnlyList<AgedImage> Outputs)
 {
+    /// <summary>Where the time of this result went (decode, waiting for inference, compose and encode).</summary>
+    public AgingTimings Timings { get; init; } = AgingTimings.Zero;
+
     /// <summary>The tiles of this result's contact sheet: the input, then every output in order.</summary>
     /// <param name="input">The encoded input the result was made from.</param>
     public IReadOnlyList<ContactSheetTile> ContactSheetTiles(ReadOnlyMemory<byte> input) =>
         ImageAger.ContactSheetTiles(input, Outputs.Select(o => (o.Age, (ReadOnlyMemory<byte>)o.Image.Content)));
+}
+
+/// <summary>Time spent in the steps of one <see cref="ImageAger.AgeAsync"/> call.</summary>
+/// <param name="Decode">Header checks, the shrink-on-load model input and the full-resolution decode (and the
+/// source-age estimate when the model needs one).</param>
+/// <param name="Infer">Waiting for the model's batches (queueing in the batcher included).</param>
+/// <param name="Compose">Residual upsampling, addition and encoding of every age (libvips evaluates the composition
+/// lazily while encoding, so the two cannot be told apart).</param>
+public sealed record AgingTimings(TimeSpan Decode, TimeSpan Infer, TimeSpan Compose)
+{
+    /// <summary>No time at all.</summary>
+    public static AgingTimings Zero { get; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 }
 
 /// <summary>Ages one image at several target ages: decode under the limits, pack, infer through the model's batcher,
@@ -45,18 +61,25 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
             throw new PipelineException(PipelineErrorCode.InvalidAges, "No target ages were given.");
         }
 
+        var started = Stopwatch.GetTimestamp();
         var tensor = new float[ager.ImageLength];
         var geometry = decoder.DecodeForModel(input, ager.Width, ager.Height, tensor);
         double? sourceAge = ager.SourceAge is null ? null : await EstimateSourceAgeAsync(input, cancellationToken).ConfigureAwait(false);
         var conditions = ages.Select(age => ager.EncodeConditions(age, sourceAge)).ToList();
 
         using var decoded = decoder.Decode(input);
+        var decodeTime = Stopwatch.GetElapsedTime(started);
         var pending = conditions.Select(c => model.Batcher.InferAsync(tensor, c, cancellationToken)).ToList();
         var outputs = new List<AgedImage>(ages.Count);
+        var inferTime = TimeSpan.Zero;
+        var composeTime = TimeSpan.Zero;
         for (var i = 0; i < ages.Count; i++)
         {
+            var waiting = Stopwatch.GetTimestamp();
             var output = await pending[i].ConfigureAwait(false);
+            inferTime += Stopwatch.GetElapsedTime(waiting);
             cancellationToken.ThrowIfCancellationRequested();
+            var composing = Stopwatch.GetTimestamp();
             float[] residual;
             if (ager.OutputIsResidual)
             {
@@ -68,8 +91,9 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
                 TensorPacker.OutputImageToResidual(output, tensor, residual);
             }
             outputs.Add(new AgedImage(ages[i], composer.Compose(decoded, residual, geometry)));
+            composeTime += Stopwatch.GetElapsedTime(composing);
         }
-        return new AgingResult(decoded.Header, outputs);
+        return new AgingResult(decoded.Header, outputs) { Timings = new AgingTimings(decodeTime, inferTime, composeTime) };
     }
 
     /// <summary>The tiles of a contact sheet: the input captioned "input", then each aged image captioned "age N".</summary>

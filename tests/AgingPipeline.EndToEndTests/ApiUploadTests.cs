@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using AgingPipeline.EndToEndTests.Infrastructure;
 
 namespace AgingPipeline.EndToEndTests;
 

@@ -6,7 +6,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using AgingPipeline.Contracts;
-using AgingPipeline.EndToEndTests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace AgingPipeline.EndToEndTests;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using AgingPipeline.Contracts;
-using AgingPipeline.EndToEndTests.Infrastructure;
 using AgingPipeline.Storage;
 using Azure.Storage.Blobs.Models;
 

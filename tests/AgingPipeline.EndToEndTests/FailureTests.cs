@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using AgingPipeline.Contracts;
-using AgingPipeline.EndToEndTests.Infrastructure;
 
 namespace AgingPipeline.EndToEndTests;
 

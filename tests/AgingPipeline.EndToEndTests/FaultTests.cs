@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using AgingPipeline.Contracts;
-using AgingPipeline.EndToEndTests.Infrastructure;
 using AgingPipeline.Storage;
 using Xunit.Abstractions;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using AgingPipeline.Contracts;
-using AgingPipeline.EndToEndTests.Infrastructure;
 
 namespace AgingPipeline.EndToEndTests;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgingPipeline.EndToEndTests.Infrastructure;
 using AgingPipeline.EventPump;
 
 namespace AgingPipeline.EndToEndTests;

@@ -1,5 +1,4 @@
 using AgingPipeline.Contracts;
-using AgingPipeline.EndToEndTests.Infrastructure;
 
 namespace AgingPipeline.EndToEndTests;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace AgingPipeline.EndToEndTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
 /// <summary>A private Azurite (blob + queue) on free loopback ports: in memory, or persisted in a folder
 /// (<c>--location</c>) so that it can be stopped and started again on the same ports with its data.</summary>

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using AgingPipeline.EventPump;
 
-namespace AgingPipeline.EndToEndTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
 /// <summary>Invokes the function app's non-HTTP functions by hand, with the bytes the Functions host sends.</summary>
 public static class HostInvocations

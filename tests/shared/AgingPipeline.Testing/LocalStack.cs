@@ -5,7 +5,7 @@ using AgingPipeline.Contracts;
 using AgingPipeline.Storage;
 using Azure.Storage.Blobs.Models;
 
-namespace AgingPipeline.EndToEndTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
 /// <summary>How a <see cref="LocalStack"/> is started.</summary>
 /// <param name="Name">Folder name under <c>artifacts/stacks/</c> (logs, model root, Azurite data, pump state).</param>
@@ -25,6 +25,19 @@ public sealed record LocalStackOptions(string Name)
     /// not enqueue (storage went away in between). It must be shorter than the pump's retry budget, which the tests
     /// keep short (delays capped at 5 s).</remarks>
     public TimeSpan? EnqueueRecoveryAfter { get; init; }
+
+    /// <summary>The folder under which <c>stacks/{Name}/</c> is made; the end-to-end tests' <see cref="RepoPaths.Artifacts"/>
+    /// unless a caller (the benchmark harness) keeps its stacks elsewhere.</summary>
+    public string ArtifactsDirectory { get; init; } = RepoPaths.Artifacts;
+
+    /// <summary>Settings (environment variables) every runner of this stack gets on top of the stack's own, e.g.
+    /// <c>Runner__WriteContactSheet</c> or <c>DOTNET_gcServer</c>; overrides passed to
+    /// <see cref="LocalStack.StartRunnerAsync"/> still win.</summary>
+    public IReadOnlyDictionary<string, string> RunnerSettings { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The build configuration whose <c>bin/{Configuration}/net10.0/</c> programs are started; by default the
+    /// caller's own (<see cref="RepoPaths.Configuration"/>).</summary>
+    public string Configuration { get; init; } = RepoPaths.Configuration;
 }
 
 /// <summary>The whole local stack as real processes on free loopback ports, started the way <c>run.sh</c> starts it
@@ -103,7 +116,7 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>Starts every process and waits until the function app and the runner are healthy.</summary>
     public static async Task<LocalStack> StartAsync(LocalStackOptions options)
     {
-        var directory = Path.Combine(RepoPaths.Artifacts, "stacks", options.Name);
+        var directory = Path.Combine(options.ArtifactsDirectory, "stacks", options.Name);
         if (Directory.Exists(directory))
         {
             Directory.Delete(directory, recursive: true);
@@ -197,6 +210,8 @@ public sealed class LocalStack : IAsyncDisposable
         var settings = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            // As the runner's container image and run.sh set it: two glibc arenas bound libvips' native memory.
+            ["MALLOC_ARENA_MAX"] = "2",
             ["Storage__VisibilityTimeout"] = _options.VisibilityTimeout.ToString("c"),
             ["Inference__ModelRoot"] = ModelRoot,
             ["Inference__DefaultModel"] = ModelName,
@@ -206,7 +221,7 @@ public sealed class LocalStack : IAsyncDisposable
             ["Runner__MinPollInterval"] = "00:00:00.200",
             ["Runner__MaxPollInterval"] = "00:00:01",
         };
-        foreach (var (key, value) in _runnerOverrides)
+        foreach (var (key, value) in _options.RunnerSettings.Concat(_runnerOverrides))
         {
             settings[key] = value;
         }
@@ -358,6 +373,80 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>Every line of every runner's log (all restarts).</summary>
     public string AllRunnerLogs() => string.Join("\n", _runners.Select(r => r.ReadLog()));
 
+    /// <summary>Approximate lengths of the job queue and its poison queue (visible and invisible messages).</summary>
+    public async Task<(int Jobs, int Poison)> QueueLengthsAsync()
+    {
+        var jobs = await Clients.JobsQueue.GetPropertiesAsync();
+        var poison = await Clients.PoisonQueue.GetPropertiesAsync();
+        return (jobs.Value.ApproximateMessagesCount, poison.Value.ApproximateMessagesCount);
+    }
+
+    /// <summary>Starts the built <c>aging</c> CLI (<c>cli/AgingPipeline.Cli/bin/{Configuration}/net10.0/aging.dll</c>)
+    /// as a child process pointed at this stack's storage (<c>AGING_STORAGE_CONNECTION_STRING</c>); its output goes to
+    /// <c>logs/cli-{n}.log</c>. For runs that are killed; <see cref="RunCliAsync"/> runs one to its end.</summary>
+    /// <remarks>The caller's project must build the CLI (a build-only project reference, as for the runner).</remarks>
+    public ServiceProcess StartCli(IEnumerable<string> args) =>
+        StartDotnet("cli", Path.Combine("cli", "AgingPipeline.Cli"), "aging", [.. args], CliEnvironment);
+
+    /// <summary>Runs the built <c>aging</c> CLI to its end (see <see cref="StartCli"/>), with stdout and stderr kept
+    /// apart (stdout carries <c>--json</c> documents); both are also written to <c>logs/cli-{n}.log</c>.</summary>
+    /// <exception cref="TimeoutException">It ran longer than <paramref name="timeout"/> (it is killed).</exception>
+    public async Task<CliOutcome> RunCliAsync(IEnumerable<string> args, TimeSpan timeout)
+    {
+        var directory = Path.Combine(RepoPaths.Root, "cli", "AgingPipeline.Cli", "bin", _options.Configuration, "net10.0");
+        var dll = Path.Combine(directory, "aging.dll");
+        if (!File.Exists(dll))
+        {
+            throw new InvalidOperationException($"{dll} is missing; build the caller's project (it must reference the CLI) in {_options.Configuration}.");
+        }
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in CliEnvironment)
+        {
+            start.Environment[key] = value;
+        }
+        var n = _starts["cli"] = _starts.GetValueOrDefault("cli") + 1;
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout);
+        var timedOut = false;
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            timedOut = true;
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        var outcome = new CliOutcome(process.ExitCode, await stdout, await stderr);
+        var logFile = Path.Combine(_directory, "logs", $"cli-{n}.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+        await File.WriteAllTextAsync(logFile, $"# {DateTime.UtcNow:O} dotnet {string.Join(' ', start.ArgumentList)}\n{outcome}\n");
+        return timedOut
+            ? throw new TimeoutException($"aging ran longer than {timeout.TotalSeconds:0} s and was killed.\n{outcome}")
+            : outcome;
+    }
+
+    private Dictionary<string, string> CliEnvironment => new(StringComparer.Ordinal)
+    {
+        ["AGING_STORAGE_CONNECTION_STRING"] = Azurite.ConnectionString,
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["DOTNET_NOLOGO"] = "1",
+    };
+
     public async ValueTask DisposeAsync()
     {
         foreach (var process in Enumerable.Reverse(_all))
@@ -370,11 +459,11 @@ public sealed class LocalStack : IAsyncDisposable
 
     private ServiceProcess StartDotnet(string name, string projectDirectory, string assembly, string[] args, Dictionary<string, string> environment)
     {
-        var directory = Path.Combine(RepoPaths.Root, projectDirectory, "bin", RepoPaths.Configuration, "net10.0");
+        var directory = Path.Combine(RepoPaths.Root, projectDirectory, "bin", _options.Configuration, "net10.0");
         var dll = Path.Combine(directory, assembly + ".dll");
         if (!File.Exists(dll))
         {
-            throw new InvalidOperationException($"{dll} is missing; build the test project (it builds the stack's projects first).");
+            throw new InvalidOperationException($"{dll} is missing; build the test project or the bench (they build the stack's projects first) in {_options.Configuration}.");
         }
         var n = _starts[name] = _starts.GetValueOrDefault(name) + 1;
         var process = ServiceProcess.Start($"{name}#{n}", "dotnet", [dll, .. args], directory, environment, Path.Combine(_directory, "logs", $"{name}-{n}.log"));
@@ -418,7 +507,8 @@ public sealed class LocalStack : IAsyncDisposable
     {
         var shipped = Path.Combine(RepoPaths.Root, "models");
         var forceTestModel = Environment.GetEnvironmentVariable("AGING_E2E_MODEL") == "test";
-        var (source, name) = !forceTestModel && File.Exists(Path.Combine(shipped, "character-ager", "1", "model.json"))
+        var (source, name) = !forceTestModel && Directory.Exists(Path.Combine(shipped, "character-ager"))
+            && Directory.EnumerateFiles(Path.Combine(shipped, "character-ager"), "model.json", SearchOption.AllDirectories).Any()
             ? (shipped, "character-ager")
             : (Path.Combine(RepoPaths.Root, "tests", "fixtures", "models"), "test-ager");
         foreach (var folder in new[] { source, Path.Combine(RepoPaths.Root, "tests", "fixtures", "faulty-models") })
@@ -445,5 +535,27 @@ public sealed class LocalStack : IAsyncDisposable
     }
 }
 
-/// <summary>The runner's <c>/metrics</c> (the fields the tests read).</summary>
-public sealed record RunnerMetricsSnapshot(long JobsInFlight, long JobsSucceeded, long JobsFailed, long JobsRetried, long JobsPoisoned, long OutputsWritten);
+/// <summary>The runner's <c>/metrics</c> (the fields the tests and the bench read).</summary>
+public sealed record RunnerMetricsSnapshot(long JobsInFlight, long JobsSucceeded, long JobsFailed, long JobsRetried, long JobsPoisoned, long OutputsWritten)
+{
+    /// <summary>Batching figures per served model.</summary>
+    public IReadOnlyList<RunnerModelMetrics> Models { get; init; } = [];
+
+    /// <summary>Job-seconds per stage since the runner started.</summary>
+    public IReadOnlyList<RunnerStageMetrics> Stages { get; init; } = [];
+}
+
+/// <summary>Batching figures of one served model in <c>/metrics</c>.</summary>
+public sealed record RunnerModelMetrics(string Name, string Version, string ExecutionProvider, int MaxBatch, long Batches, long Requests, int LargestBatch, double RunSeconds);
+
+/// <summary>Count and total seconds of one runner stage in <c>/metrics</c>.</summary>
+public sealed record RunnerStageMetrics(string Stage, long Count, double TotalSeconds);
+
+/// <summary>How a run of the <c>aging</c> CLI ended (<see cref="LocalStack.RunCliAsync"/>).</summary>
+/// <param name="ExitCode">The process exit code.</param>
+/// <param name="Stdout">Standard output (the <c>--json</c> document).</param>
+/// <param name="Stderr">Standard error (messages, notes).</param>
+public sealed record CliOutcome(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}

@@ -1,6 +1,6 @@
 using AgingPipeline.Contracts;
 
-namespace AgingPipeline.EndToEndTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
 /// <summary>Waiting for a condition with a deadline instead of sleeping for a guessed time.</summary>
 public static class Poll

@@ -1,4 +1,4 @@
-namespace AgingPipeline.EndToEndTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
 /// <summary>Paths inside (and next to) the repository.</summary>
 public static class RepoPaths
@@ -15,11 +15,12 @@ public static class RepoPaths
             ? overridden
             : Path.Combine(Root, ".local", "npm", "node_modules", ".bin", "azurite");
 
-    /// <summary>Logs, reports and stack data of these tests (git-ignored: <c>artifacts/</c>).</summary>
+    /// <summary>Logs, reports and stack data of the end-to-end tests (git-ignored: <c>artifacts/</c>); the default
+    /// folder of <see cref="LocalStackOptions.ArtifactsDirectory"/>.</summary>
     public static string Artifacts { get; } = Path.Combine(Root, "tests", "AgingPipeline.EndToEndTests", "artifacts");
 
-    /// <summary>The build configuration the tests were built with (<c>bin/{Configuration}/net10.0/</c>); the stack's
-    /// projects are built in the same configuration because the test project references them.</summary>
+    /// <summary>The build configuration the calling program was built with (<c>bin/{Configuration}/net10.0/</c>); the
+    /// stack's projects are built in the same configuration because the test project (or the bench) references them.</summary>
     public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
 
     /// <summary>True when the long runs are asked for (<c>AGING_LONG=1</c>).</summary>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace AgingPipeline.EndToEndTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
 /// <summary>One process of the stack (Azurite, or <c>dotnet some.dll</c>) whose output goes to a log file, with the
 /// last lines kept in memory for failure messages.</summary>

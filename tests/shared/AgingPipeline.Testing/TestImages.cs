@@ -1,6 +1,6 @@
 using NetVips;
 
-namespace AgingPipeline.EndToEndTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
 /// <summary>Decoded facts about an image, from a full decode with NetVips.</summary>
 /// <param name="Width">Width in pixels.</param>

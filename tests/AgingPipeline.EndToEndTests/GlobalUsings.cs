@@ -1,0 +1,2 @@
+global using AgingPipeline.EndToEndTests.Infrastructure;
+global using AgingPipeline.Testing;
