@@ -58,7 +58,7 @@ internal static class BatchCommand
                 TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(interval), 0.05, 60)),
                 parse.GetValue(timeout) is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : null,
                 parse.GetValue(force));
-            var storage = StorageConnection.Connect(parse.GetValue(connection), parse.GetValue(accountUrl));
+            var storage = await StorageConnection.ConnectAsync(parse.GetValue(connection), parse.GetValue(accountUrl), ct).ConfigureAwait(false);
             var session = new BatchSession(storage, output);
             var report = await ProgressDisplay.RunAsync(output.Console, output.ShowProgress,
                 sink => session.RunAsync(settings, sink, ct)).ConfigureAwait(false);

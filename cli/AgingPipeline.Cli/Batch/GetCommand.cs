@@ -25,7 +25,7 @@ internal static class GetCommand
         AgingCli.SetAction(command, common, console, async (parse, output, ct) =>
         {
             var started = Stopwatch.GetTimestamp();
-            var storage = StorageConnection.Connect(parse.GetValue(connection), parse.GetValue(accountUrl));
+            var storage = await StorageConnection.ConnectAsync(parse.GetValue(connection), parse.GetValue(accountUrl), ct).ConfigureAwait(false);
             var key = CliArguments.CheckId(parse.GetRequiredValue(id), "job or batch id");
             var outputRoot = CliArguments.FullPath(parse.GetRequiredValue(outFolder));
             AtomicFile.CleanUpAbandoned(outputRoot);

@@ -107,7 +107,7 @@ internal static class StatusCommand
         };
         AgingCli.SetAction(command, common, console, async (parse, output, ct) =>
         {
-            var storage = StorageConnection.Connect(parse.GetValue(connection), parse.GetValue(accountUrl));
+            var storage = await StorageConnection.ConnectAsync(parse.GetValue(connection), parse.GetValue(accountUrl), ct).ConfigureAwait(false);
             var report = await ReadAsync(storage, CliArguments.CheckId(parse.GetRequiredValue(id), "job or batch id"), ct).ConfigureAwait(false);
             if (output.Json)
             {

@@ -48,9 +48,9 @@ internal sealed class CliOptions
     };
 
     /// <summary>Storage account URL for Entra ID sign-in.</summary>
-    public Option<Uri?> AccountUrl() => new("--account-url")
+    public Option<string?> AccountUrl() => new("--account-url")
     {
-        Description = "Blob endpoint of an Azure storage account, e.g. https://myaccount.blob.core.windows.net; signs in with DefaultAzureCredential (az login, managed identity, environment).",
+        Description = "Blob endpoint of an Azure storage account, e.g. https://myaccount.blob.core.windows.net; signs in with DefaultAzureCredential (az login, managed identity, AZURE_* environment variables).",
     };
 
     /// <summary>Overwrite existing outputs.</summary>

@@ -55,6 +55,51 @@ public static class CliRun
         return process;
     }
 
+    /// <summary>Runs <c>dotnet aging.dll …</c> as a child process to its end, with stdout and stderr kept apart.</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="environment">Variables to set in the child's environment; a null value removes the variable.</param>
+    /// <param name="timeout">The child is killed after this long, and the run fails.</param>
+    public static async Task<CliResult> ProcessAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(RepoPaths.CliDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
+        }
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"aging {string.Join(' ', start.ArgumentList.Skip(1))} ran longer than {timeout.TotalSeconds:0} s.\n{await stdout}\n{await stderr}");
+        }
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
     private static void Append(StringBuilder output, string? line)
     {
         if (line is not null)
