@@ -109,6 +109,7 @@ internal sealed class JobProcessor(
             if (received.DequeueCount >= queue.MaxDequeueCount)
             {
                 logger.LogError(e, "Job {JobId} failed on its last allowed delivery ({Code}); moving it to the poison queue.", message.JobId, code);
+                await RecordLastErrorAsync(message, code, e is PipelineException ? e.Message : "An unexpected error occurred in the runner.", stoppingToken).ConfigureAwait(false);
                 await lease.DisposeAsync().ConfigureAwait(false);
                 await queue.MoveToPoisonAsync(lease.Current, stoppingToken).ConfigureAwait(false);
                 return JobOutcomes.Poisoned;
@@ -233,6 +234,24 @@ internal sealed class JobProcessor(
     {
         var now = time.GetUtcNow();
         await jobs.UpdateAsync(message.JobId, r => JobStateMachine.IsTerminal(r.State) ? r : r.Fail(code, reason, now), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Leaves the cause of a final transient failure on the record (state unchanged), so that the poison
+    /// handler fails the job with it rather than with a bare <see cref="PipelineErrorCode.RetriesExhausted"/>.
+    /// Best effort: when storage is what failed, the poison handler still fails the job without the cause.</summary>
+    private async Task RecordLastErrorAsync(JobMessage message, PipelineErrorCode code, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var now = time.GetUtcNow();
+            await jobs.UpdateAsync(message.JobId, r => JobStateMachine.IsTerminal(r.State)
+                ? r
+                : r with { ErrorCode = code, ErrorMessage = reason, UpdatedAt = now }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is PipelineException or OperationCanceledException)
+        {
+            logger.LogWarning(e, "Could not record the last error of job {JobId}; the poison handler fails it without the cause.", message.JobId);
+        }
     }
 
     private async Task ReleaseAsync(ReceivedJobMessage message)
