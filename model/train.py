@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from networks import AGE_SCALE, AgeUNet, PatchDiscriminator  # noqa: E402
+from networks import AGE_SCALE, AgeEstimator, AgeUNet, PatchDiscriminator  # noqa: E402
 from pairs import load_pairs, sample_batch, to_unit  # noqa: E402
 
 
@@ -55,6 +55,11 @@ def main(argv=None):
     ap.add_argument("--adv-warmup", type=float, default=0.0,
                     help="fraction of the --minutes budget trained with L1 only before the adversarial loss starts "
                          "(an L1 warm-up converges faster and gives the discriminator a sensible generator to judge)")
+    ap.add_argument("--age-critic", default="",
+                    help="checkpoint of an age estimator trained at --size (train_estimator.py --size 64 --seed 11): "
+                         "frozen, it reads the generated image's age and the generator is penalised by its distance "
+                         "to the target age. Never the shipped estimator, which stays the independent judge")
+    ap.add_argument("--age-weight", type=float, default=20.0, help="weight of the age-critic loss (years / 100)")
     ap.add_argument("--clip", type=float, default=1.0, help="generator gradient-norm clip")
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--minutes", type=float, default=100.0, help="wall-clock budget for this invocation")
@@ -98,6 +103,14 @@ def main(argv=None):
             for group in opt.param_groups:
                 group["lr"] = a.lr  # the command line wins over the saved learning rate
         print(f"resumed from {ckpt_path} at step {step}", flush=True)
+    critic = None
+    if a.age_critic:
+        critic = AgeEstimator().to(device)
+        critic.load_state_dict(torch.load(a.age_critic, map_location=device)["model"])
+        critic.eval()
+        for p in critic.parameters():
+            p.requires_grad_(False)
+        print(f"age critic {a.age_critic} (frozen), weight {a.age_weight}", flush=True)
     config = {k: getattr(a, k) for k in ("size", "base", "depth")}
     print(f"generator {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters, "
           f"discriminator {sum(p.numel() for p in D.parameters()) / 1e6:.2f} M; config {config}", flush=True)
@@ -115,7 +128,7 @@ def main(argv=None):
     deadline = time.time() + a.minutes * 60
     adv_from = time.time() + a.adv_warmup * a.minutes * 60
     start_step, start_time = step, time.time()
-    sums = {"l1": 0.0, "g_adv": 0.0, "d": 0.0}
+    sums = {"l1": 0.0, "g_adv": 0.0, "d": 0.0, "age": 0.0}
     while step < a.steps and time.time() < deadline:
         src, tgt, src_age, tgt_age = sample_batch(pairs, a.batch, rng)
         src, tgt = src.to(device), tgt.to(device)
@@ -137,6 +150,12 @@ def main(argv=None):
         # Generator.
         l1 = F.l1_loss(fake, tgt)
         loss_g = a.l1 * l1 + a.l2 * F.mse_loss(fake, tgt) + a.adv * g_adv
+        if critic is not None:
+            # Age loss (IPCGAN-style): the output should read as the target age to an age regressor. Smooth L1
+            # in years/100, like the estimator's own training loss.
+            age_err = F.smooth_l1_loss(critic(fake) / 100.0, tgt_age.to(device).view(-1, 1) / 100.0, beta=0.05)
+            loss_g = loss_g + a.age_weight * age_err
+            sums["age"] += age_err.item()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         # Without normalisation layers one bad batch can throw the generator off; clipping keeps steps bounded.
@@ -150,9 +169,11 @@ def main(argv=None):
         if step % a.log == 0:
             elapsed = time.time() - start_time
             rate = (step - start_step) * a.batch / max(elapsed, 1e-6)
+            age_txt = f" age {sums['age'] / a.log:.4f}" if critic is not None else ""
             left_s = min(deadline - time.time(), (a.steps - step) * a.batch / max(rate, 1e-6))
             print(f"step {step} | {rate:.1f} img/s | ETA {int(left_s // 60)}m{int(left_s % 60):02d}s | "
                   f"L1 {sums['l1'] / a.log:.4f} G_adv {sums['g_adv'] / a.log:.3f} D {sums['d'] / a.log:.3f}"
+                  f"{age_txt}"
                   f"{'' if time.time() >= adv_from else ' (L1 warm-up)'}", flush=True)
             sums = dict.fromkeys(sums, 0.0)
         if step % a.sample == 0:

@@ -62,13 +62,16 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--log", type=int, default=25)
+    ap.add_argument("--seed", type=int, default=7,
+                    help="initialisation and sampling seed (train.py's --age-critic uses a second estimator trained "
+                         "with another seed at the ager's resolution, so the shipped judge never trains the ager)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device(a.device)
     os.makedirs(a.out, exist_ok=True)
-    rng = random.Random(7)
-    torch.manual_seed(7)
+    rng = random.Random(a.seed)
+    torch.manual_seed(a.seed)
     pairs = load_pairs(a.data, a.size, limit=a.limit or None, min_ages=1)
     print(f"loaded {len(pairs)} images", flush=True)
     model = AgeEstimator().to(device)

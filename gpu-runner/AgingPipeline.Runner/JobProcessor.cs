@@ -143,7 +143,7 @@ internal sealed class JobProcessor(
         AgingResult result;
         using (RunnerStages.Start(RunnerStages.Age))
         {
-            result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, cancellationToken).ConfigureAwait(false);
+            result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, options.Value.WriteContactSheet, cancellationToken).ConfigureAwait(false);
         }
         RunnerStages.Add(RunnerStages.Decode, result.Timings.Decode);
         RunnerStages.Add(RunnerStages.Infer, result.Timings.Infer);
@@ -153,13 +153,12 @@ internal sealed class JobProcessor(
         string? sheetName = null;
         using (RunnerStages.Start(RunnerStages.Write))
         {
+            // The outputs upload concurrently while the contact sheet renders from the previews (CPU beside I/O).
+            var uploads = new List<Task>(result.Outputs.Count + 1);
             foreach (var output in result.Outputs)
             {
                 var name = BlobNames.AgedOutput(message.JobId, message.InputBlob, output.Age, output.Image.Extension);
-                if (await blobs.WriteOutputAsync(name, output.Image.Content, output.Image.ContentType, cancellationToken).ConfigureAwait(false))
-                {
-                    metrics.OutputWritten();
-                }
+                uploads.Add(WriteOutputAsync(name, output.Image, cancellationToken));
                 outputs.Add(new AgedOutput(output.Age, name));
             }
 
@@ -171,8 +170,9 @@ internal sealed class JobProcessor(
                     sheet = contactSheets.Render(result.ContactSheetTiles(input.ToMemory()), result.Input.Format);
                 }
                 sheetName = BlobNames.ContactSheet(message.JobId, message.InputBlob, sheet.Extension);
-                await blobs.WriteOutputAsync(sheetName, sheet.Content, sheet.ContentType, cancellationToken).ConfigureAwait(false);
+                uploads.Add(blobs.WriteOutputAsync(sheetName, sheet.Content, sheet.ContentType, cancellationToken));
             }
+            await Task.WhenAll(uploads).ConfigureAwait(false);
         }
 
         var now = time.GetUtcNow();
@@ -195,6 +195,14 @@ internal sealed class JobProcessor(
         logger.LogInformation("Job {JobId} succeeded: {Count} ages of a {Width}×{Height} {Format} with {Model}/{Version}.",
             message.JobId, outputs.Count, result.Input.Width, result.Input.Height, result.Input.Format, model.Name, model.Version);
         return JobOutcomes.Succeeded;
+    }
+
+    private async Task WriteOutputAsync(string name, EncodedImage image, CancellationToken cancellationToken)
+    {
+        if (await blobs.WriteOutputAsync(name, image.Content, image.ContentType, cancellationToken).ConfigureAwait(false))
+        {
+            metrics.OutputWritten();
+        }
     }
 
     /// <summary>Moves the record to processing (creating it from the message if it is missing); null when the job is

@@ -37,6 +37,13 @@ class ToolchainTests(unittest.TestCase):
                 "--steps", "2", "--batch", "2", "--log", "1", "--sample", "2", "--save", "2", "--threads", "1")
             self.assertTrue(os.path.exists(tmp + "/run/checkpoint.pt"))
             self.assertTrue(os.path.exists(tmp + "/run/samples/step000002.png"))
+            # A training-time age critic (a second estimator at the ager's resolution), then 2 more steps with it.
+            run(os.path.join(MODEL, "train_estimator.py"), "--data", tmp + "/data/train", "--out", tmp + "/critic",
+                "--size", "64", "--seed", "11", "--steps", "2", "--batch", "2", "--log", "1", "--threads", "1")
+            run(os.path.join(MODEL, "train.py"), "--data", tmp + "/data/train", "--out", tmp + "/run", "--size", "64",
+                "--steps", "4", "--batch", "2", "--log", "1", "--sample", "4", "--save", "4", "--threads", "1",
+                "--age-critic", tmp + "/critic/checkpoint.pt")
+            self.assertTrue(os.path.exists(tmp + "/run/samples/step000004.png"))
             out = tmp + "/models/character-ager/1"
             run(os.path.join(MODEL, "export.py"), "ager", "--checkpoint", tmp + "/run/checkpoint.pt", "--out", out)
             graph = onnx.load(out + "/model.onnx")

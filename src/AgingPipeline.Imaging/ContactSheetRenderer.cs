@@ -8,7 +8,26 @@ namespace AgingPipeline.Imaging;
 /// <summary>One labelled picture of a contact sheet.</summary>
 /// <param name="Label">Caption under the picture, e.g. "input" or "age 40".</param>
 /// <param name="Image">Encoded PNG, JPEG or WebP content.</param>
-public sealed record ContactSheetTile(string Label, ReadOnlyMemory<byte> Image);
+/// <param name="Preview">The picture already scaled to the tile height, when the caller had the pixels at hand (then
+/// <paramref name="Image"/> is not decoded again).</param>
+public sealed record ContactSheetTile(string Label, ReadOnlyMemory<byte> Image, ContactSheetPreview? Preview = null);
+
+/// <summary>A picture scaled to fit a contact-sheet tile: 8-bit sRGB, 3 bands, transparency flattened.</summary>
+/// <param name="Pixels">Interleaved RGB, row-major.</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels (the tile height, or less for a very wide picture).</param>
+public sealed record ContactSheetPreview(byte[] Pixels, int Width, int Height)
+{
+    /// <summary>Scales full-resolution pixels into the tile box (<paramref name="tileHeight"/> high, up to four times as
+    /// wide) and flattens alpha onto <paramref name="background"/>.</summary>
+    internal static ContactSheetPreview Create(Image pixels, int tileHeight, double[] background)
+    {
+        using var thumbnail = pixels.ThumbnailImage(tileHeight * 4, tileHeight, Enums.Size.Both);
+        using var flat = thumbnail.Bands == 4 ? thumbnail.Flatten(background) : thumbnail.Copy();
+        using var uchar = flat.Format == Enums.BandFormat.Uchar ? flat.Copy() : flat.Cast(Enums.BandFormat.Uchar);
+        return new ContactSheetPreview(uchar.WriteToMemory<byte>(), uchar.Width, uchar.Height);
+    }
+}
 
 /// <summary>Renders the input and its aged versions side by side, each captioned, as one image.</summary>
 /// <remarks>Tiles are decoded with shrink-on-load straight to <see cref="ImagingOptions.ContactSheetTileHeight"/>
@@ -71,6 +90,11 @@ public sealed class ContactSheetRenderer
 
     private Image RenderTile(ContactSheetTile tile, int tileHeight, int labelHeight, int fontPixels)
     {
+        if (tile.Preview is { } preview)
+        {
+            using var scaled = Image.NewFromMemory(preview.Pixels, preview.Width, preview.Height, 3, Enums.BandFormat.Uchar);
+            return Captioned(scaled, tile.Label, labelHeight, fontPixels);
+        }
         var header = _headerReader.Read(tile.Image);
         Image picture;
         try
@@ -85,9 +109,14 @@ public sealed class ContactSheetRenderer
         }
         using (picture)
         {
-            using var caption = RenderCaption(tile.Label, picture.Width, labelHeight, fontPixels);
-            return picture.Join(caption, Enums.Direction.Vertical, expand: true, background: _background, align: Enums.Align.Centre);
+            return Captioned(picture, tile.Label, labelHeight, fontPixels);
         }
+    }
+
+    private Image Captioned(Image picture, string label, int labelHeight, int fontPixels)
+    {
+        using var caption = RenderCaption(label, picture.Width, labelHeight, fontPixels);
+        return picture.Join(caption, Enums.Direction.Vertical, expand: true, background: _background, align: Enums.Align.Centre);
     }
 
     private Image RenderCaption(string label, int width, int height, int fontPixels)

@@ -36,36 +36,35 @@ public sealed class ImageDecoder
     /// <summary>The options in force.</summary>
     public ImagingOptions Options => _headerReader.Options;
 
-    /// <summary>Decodes the whole image at full resolution into native memory.</summary>
+    /// <summary>Decodes the whole image at full resolution into one interleaved byte array.</summary>
     /// <exception cref="PipelineException">Any limit or format error of <see cref="ImageHeaderReader.Read(ReadOnlyMemory{byte})"/>,
     /// or <see cref="PipelineErrorCode.CorruptImage"/> when the pixel data cannot be decoded.</exception>
     public DecodedImage Decode(ReadOnlyMemory<byte> data)
     {
         var header = _headerReader.Read(data);
         var bytes = VipsBuffers.AsArray(data);
-        Image? pixels = null;
+        byte[] pixels;
+        int width, height, bands;
         try
         {
             // A thumbnail box equal to the (oriented) size never resizes; it only orients and colour-manages,
             // exactly as the model path does.
             using var loaded = Image.ThumbnailBuffer(bytes, header.Width, LoaderOptions, header.Height, Enums.Size.Down);
             using var srgb = ToSrgb8(loaded);
-            pixels = srgb.CopyMemory();
+            (width, height, bands) = (srgb.Width, srgb.Height, srgb.Bands);
+            if (width != header.Width || height != header.Height)
+            {
+                throw new PipelineException(
+                    PipelineErrorCode.CorruptImage,
+                    $"The {ImageSniffer.FormatName(header.Format)} image declares {header.Width} × {header.Height} pixels but decodes to {width} × {height}.");
+            }
+            pixels = srgb.WriteToMemory<byte>();
         }
         catch (VipsException e)
         {
-            pixels?.Dispose();
             throw VipsErrors.Corrupt(header.Format, "decoding the pixels", e);
         }
-        if (pixels.Width != header.Width || pixels.Height != header.Height)
-        {
-            var actual = $"{pixels.Width} × {pixels.Height}";
-            pixels.Dispose();
-            throw new PipelineException(
-                PipelineErrorCode.CorruptImage,
-                $"The {ImageSniffer.FormatName(header.Format)} image declares {header.Width} × {header.Height} pixels but decodes to {actual}.");
-        }
-        return new DecodedImage(pixels, header);
+        return new DecodedImage(pixels, width, height, bands, header);
     }
 
     /// <summary>Decodes straight to the model's input size with shrink-on-load and packs the pixels as float32 NCHW in

@@ -26,11 +26,11 @@ internal sealed class ImageEncoder(ImagingOptions options)
                 if (image.Bands == 4)
                 {
                     using var flat = image.Flatten(_background);
-                    content = flat.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: true, interlace: false, keep: Enums.ForeignKeep.None);
+                    content = flat.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: options.JpegOptimizeCoding, interlace: false, keep: Enums.ForeignKeep.None);
                 }
                 else
                 {
-                    content = image.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: true, interlace: false, keep: Enums.ForeignKeep.None);
+                    content = image.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: options.JpegOptimizeCoding, interlace: false, keep: Enums.ForeignKeep.None);
                 }
                 break;
             case ImageFormat.WebP:

@@ -9,12 +9,15 @@ namespace AgingPipeline.Imaging;
 /// <remarks>The model predicts what changes (the residual) at, say, 128 × 128; the input may be 4000 × 3000. The
 /// residual is cropped to the content rectangle of <see cref="ModelInputGeometry"/>, upsampled bilinearly (pixel
 /// centres aligned, edges replicated) to the full size, scaled by 127.5 to 8-bit units and added to the decoded input,
-/// then clamped to [0, 255] and rounded. Every full-size step is a lazy libvips operation evaluated in strips while
-/// encoding, so no full-size float image ever exists in managed or native memory. The original alpha channel is kept
-/// unchanged; metadata is stripped.</remarks>
+/// then rounded and clamped to [0, 255] — in one fused pass (<see cref="ResidualBlend"/>) that writes the 8-bit output
+/// directly, so no full-size float image ever exists. libvips then encodes that buffer in place. The original alpha
+/// channel is kept unchanged; metadata is stripped.</remarks>
 public sealed class ResidualComposer
 {
     private readonly ImageEncoder _encoder;
+    private readonly int _parallelism;
+    private readonly int _tileHeight;
+    private readonly double[] _background;
 
     /// <summary>Creates a composer; initialises libvips for the process if nothing did yet.</summary>
     public ResidualComposer(ImagingOptions options, ILoggerFactory? loggerFactory = null)
@@ -23,6 +26,9 @@ public sealed class ResidualComposer
         options.EnsureValid();
         VipsRuntime.Initialize(options, loggerFactory);
         _encoder = new ImageEncoder(options);
+        _parallelism = options.VipsConcurrency > 0 ? options.VipsConcurrency : Environment.ProcessorCount;
+        _tileHeight = options.ContactSheetTileHeight;
+        _background = [.. options.FlattenBackground.Select(v => (double)v)];
     }
 
     /// <summary>Composes and encodes one aged image.</summary>
@@ -31,7 +37,33 @@ public sealed class ResidualComposer
     /// <param name="geometry">The mapping returned when the model input was packed.</param>
     /// <returns>The aged image, same size and format as the input.</returns>
     /// <exception cref="PipelineException"><see cref="PipelineErrorCode.Internal"/> when libvips fails.</exception>
-    public EncodedImage Compose(DecodedImage input, ReadOnlySpan<float> residual, ModelInputGeometry geometry)
+    public EncodedImage Compose(DecodedImage input, ReadOnlySpan<float> residual, ModelInputGeometry geometry) =>
+        Compose(input, residual, geometry, preview: false).Image;
+
+    /// <summary>Composes and encodes one aged image and, while its pixels are at hand, scales them for a contact sheet
+    /// (<see cref="ImagingOptions.ContactSheetTileHeight"/>), so that the sheet never decodes the output again.</summary>
+    /// <inheritdoc cref="Compose(DecodedImage, ReadOnlySpan{float}, ModelInputGeometry)"/>
+    public (EncodedImage Image, ContactSheetPreview Preview) ComposeWithPreview(DecodedImage input, ReadOnlySpan<float> residual, ModelInputGeometry geometry)
+    {
+        var (image, preview) = Compose(input, residual, geometry, preview: true);
+        return (image, preview!);
+    }
+
+    /// <summary>The contact-sheet preview of the input itself, from the pixels already decoded.</summary>
+    public ContactSheetPreview Preview(DecodedImage input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        try
+        {
+            return ContactSheetPreview.Create(input.Pixels, _tileHeight, _background);
+        }
+        catch (VipsException e)
+        {
+            throw VipsErrors.Internal("scaling a contact sheet tile", e);
+        }
+    }
+
+    private (EncodedImage Image, ContactSheetPreview? Preview) Compose(DecodedImage input, ReadOnlySpan<float> residual, ModelInputGeometry geometry, bool preview)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (residual.Length != geometry.TensorLength)
@@ -50,47 +82,18 @@ public sealed class ResidualComposer
             throw new ArgumentException("The content rectangle lies outside the model input.", nameof(geometry));
         }
 
-        var interleaved = new float[residual.Length];
-        TensorPacker.ToInterleaved(residual, geometry.ModelWidth, geometry.ModelHeight, 3, interleaved);
+        var output = GC.AllocateUninitializedArray<byte>(input.Interleaved.Length);
+        ResidualBlend.Apply(input.Interleaved, output, residual.ToArray(), geometry, input.Bands, _parallelism);
         try
         {
-            using var aged = Apply(input, interleaved, geometry);
-            return _encoder.Encode(aged, input.Format);
+            using var aged = Image.NewFromMemory(output, input.Width, input.Height, input.Bands, Enums.BandFormat.Uchar);
+            using var srgb = aged.Copy(interpretation: Enums.Interpretation.Srgb);
+            var encoded = _encoder.Encode(srgb, input.Format);
+            return (encoded, preview ? ContactSheetPreview.Create(srgb, _tileHeight, _background) : null);
         }
         catch (VipsException e)
         {
-            throw VipsErrors.Internal("composing the aged image", e);
+            throw VipsErrors.Internal("encoding the aged image", e);
         }
-    }
-
-    private static Image Apply(DecodedImage input, float[] interleavedResidual, ModelInputGeometry g)
-    {
-        using var residual = Image.NewFromMemoryCopy<float>(interleavedResidual, g.ModelWidth, g.ModelHeight, 3, Enums.BandFormat.Float);
-        using var content = residual.ExtractArea(g.ContentX, g.ContentY, g.ContentWidth, g.ContentHeight);
-        var scaleX = (double)input.Width / g.ContentWidth;
-        var scaleY = (double)input.Height / g.ContentHeight;
-        using var bilinear = Interpolate.NewFromName("bilinear");
-        // Pixel centres: output X + 0.5 = scale × (input x + 0.5), i.e. X = scale × (x + 0.5) - 0.5.
-        using var upsampled = content.Affine(
-            [scaleX, 0, 0, scaleY],
-            interpolate: bilinear,
-            oarea: [0, 0, input.Width, input.Height],
-            idx: 0.5,
-            idy: 0.5,
-            odx: -0.5,
-            ody: -0.5,
-            extend: Enums.Extend.Copy);
-        // + 0.5 so that the truncating cast below rounds to nearest; the cast clamps to [0, 255].
-        using var delta = upsampled.Linear([TensorPacker.PixelScale], [0.5]);
-        using var colour = input.HasAlpha ? input.Pixels.ExtractBand(0, 3) : input.Pixels.Copy();
-        using var sum = colour.Add(delta);
-        using var clamped = sum.Cast(Enums.BandFormat.Uchar);
-        if (input.HasAlpha)
-        {
-            using var alpha = input.Pixels.ExtractBand(3);
-            using var joined = clamped.Bandjoin(alpha);
-            return joined.Copy(interpretation: Enums.Interpretation.Srgb);
-        }
-        return clamped.Copy(interpretation: Enums.Interpretation.Srgb);
     }
 }

@@ -9,7 +9,11 @@ namespace AgingPipeline.Processing;
 /// <summary>One aged output.</summary>
 /// <param name="Age">Target age in years.</param>
 /// <param name="Image">The encoded image, same size and format as the input.</param>
-public sealed record AgedImage(int Age, EncodedImage Image);
+public sealed record AgedImage(int Age, EncodedImage Image)
+{
+    /// <summary>The image scaled for a contact sheet, when the caller asked for previews.</summary>
+    public ContactSheetPreview? Preview { get; init; }
+}
 
 /// <summary>The outputs of one input.</summary>
 /// <param name="Input">What the input's header declared.</param>
@@ -19,10 +23,17 @@ public sealed record AgingResult(ImageInfo Input, IReadOnlyList<AgedImage> Outpu
     /// <summary>Where the time of this result went (decode, waiting for inference, compose and encode).</summary>
     public AgingTimings Timings { get; init; } = AgingTimings.Zero;
 
-    /// <summary>The tiles of this result's contact sheet: the input, then every output in order.</summary>
+    /// <summary>The input scaled for a contact sheet, when the caller asked for previews.</summary>
+    public ContactSheetPreview? InputPreview { get; init; }
+
+    /// <summary>The tiles of this result's contact sheet: the input, then every output in order (with the previews
+    /// made while the pixels were at hand, when there are any).</summary>
     /// <param name="input">The encoded input the result was made from.</param>
-    public IReadOnlyList<ContactSheetTile> ContactSheetTiles(ReadOnlyMemory<byte> input) =>
-        ImageAger.ContactSheetTiles(input, Outputs.Select(o => (o.Age, (ReadOnlyMemory<byte>)o.Image.Content)));
+    public IReadOnlyList<ContactSheetTile> ContactSheetTiles(ReadOnlyMemory<byte> input)
+    {
+        var tiles = ImageAger.ContactSheetTiles(input, Outputs.Select(o => (o.Age, (ReadOnlyMemory<byte>)o.Image.Content)));
+        return [tiles[0] with { Preview = InputPreview }, .. tiles.Skip(1).Select((t, i) => t with { Preview = Outputs[i].Preview })];
+    }
 }
 
 /// <summary>Time spent in the steps of one <see cref="ImageAger.AgeAsync"/> call.</summary>
@@ -50,7 +61,13 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
     /// <exception cref="PipelineException">Input errors (UnsupportedFormat, CorruptImage, ImageTooLarge, TooManyPixels,
     /// BadDimensions, TooManyFrames), InvalidAges, ModelNotFound (a source-age model without an estimator),
     /// ModelFailed, Internal.</exception>
-    public async Task<AgingResult> AgeAsync(ReadOnlyMemory<byte> input, IReadOnlyList<int> ages, ServedModel model, CancellationToken cancellationToken = default)
+    /// <param name="input">The encoded upload.</param>
+    /// <param name="ages">Target ages in years.</param>
+    /// <param name="model">The served ager.</param>
+    /// <param name="contactSheetPreviews">Also scale the input and every output for a contact sheet while their
+    /// pixels are in memory (<see cref="AgingResult.ContactSheetTiles"/> then decodes nothing).</param>
+    /// <param name="cancellationToken">Cancels waiting for the model.</param>
+    public async Task<AgingResult> AgeAsync(ReadOnlyMemory<byte> input, IReadOnlyList<int> ages, ServedModel model, bool contactSheetPreviews = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ages);
         ArgumentNullException.ThrowIfNull(model);
@@ -90,10 +107,23 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
                 residual = new float[output.Length];
                 TensorPacker.OutputImageToResidual(output, tensor, residual);
             }
-            outputs.Add(new AgedImage(ages[i], composer.Compose(decoded, residual, geometry)));
+            if (contactSheetPreviews)
+            {
+                var (image, preview) = composer.ComposeWithPreview(decoded, residual, geometry);
+                outputs.Add(new AgedImage(ages[i], image) { Preview = preview });
+            }
+            else
+            {
+                outputs.Add(new AgedImage(ages[i], composer.Compose(decoded, residual, geometry)));
+            }
             composeTime += Stopwatch.GetElapsedTime(composing);
         }
-        return new AgingResult(decoded.Header, outputs) { Timings = new AgingTimings(decodeTime, inferTime, composeTime) };
+        var inputPreview = contactSheetPreviews ? composer.Preview(decoded) : null;
+        return new AgingResult(decoded.Header, outputs)
+        {
+            Timings = new AgingTimings(decodeTime, inferTime, composeTime),
+            InputPreview = inputPreview,
+        };
     }
 
     /// <summary>The tiles of a contact sheet: the input captioned "input", then each aged image captioned "age N".</summary>

@@ -98,7 +98,7 @@ internal sealed class OfflineAger(ImageAger ager, ContactSheetRenderer contactSh
         var outputs = new Dictionary<int, ReadOnlyMemory<byte>>();
         if (missing.Count > 0)
         {
-            var result = await ager.AgeAsync(input, missing, settings.Model, cancellationToken).ConfigureAwait(false);
+            var result = await ager.AgeAsync(input, missing, settings.Model, cancellationToken: cancellationToken).ConfigureAwait(false);
             foreach (var output in result.Outputs)
             {
                 await WriteAsync(agePaths[output.Age], output.Image.Content, settings.OutputRoot, written, cancellationToken).ConfigureAwait(false);

@@ -32,6 +32,40 @@ public sealed class ContactSheetRendererTests
     }
 
     [Fact]
+    public void Previews_made_while_composing_give_the_sheet_the_decoded_tiles_would()
+    {
+        // An RGBA input (alpha flattened in the sheet) composed with a zero residual: the previews the composer makes
+        // must render the same sheet as decoding the encoded input and output again.
+        var options = new ImagingOptions { ContactSheetTileHeight = 64 };
+        var decoder = new ImageDecoder(options);
+        var composer = new ResidualComposer(options);
+        var renderer = new ContactSheetRenderer(options);
+        var pixels = new byte[180 * 120 * 4];
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (byte)(i % 4 == 3 ? (i / 4 % 180 < 90 ? 255 : 0) : i * 7 % 251);
+        }
+        using var source = TestImages.FromPixels(pixels, 180, 120, 4);
+        var png = TestImages.Png(source);
+        using var decoded = decoder.Decode(png);
+        var tensor = new float[3 * 32 * 32];
+        var geometry = decoder.DecodeForModel(png, 32, 32, tensor);
+
+        var (aged, preview) = composer.ComposeWithPreview(decoded, new float[tensor.Length], geometry);
+        var inputPreview = composer.Preview(decoded);
+        Assert.Equal((96, 64), (preview.Width, preview.Height));
+        Assert.Equal(96 * 64 * 3, preview.Pixels.Length);
+
+        var fromPreviews = renderer.Render([new("input", png, inputPreview), new("age 40", aged.Content, preview)], ImageFormat.Png);
+        var decodedAgain = renderer.Render([new("input", png), new("age 40", aged.Content)], ImageFormat.Png);
+        Assert.Equal((decodedAgain.Width, decodedAgain.Height), (fromPreviews.Width, fromPreviews.Height));
+        using var a = TestImages.Load(fromPreviews.Content);
+        using var b = TestImages.Load(decodedAgain.Content);
+        using var difference = (a - b).Abs();
+        Assert.True(difference.Max() <= 2, $"the sheets differ by up to {difference.Max()} levels");
+    }
+
+    [Fact]
     public void Refuses_tiles_that_are_not_acceptable_images()
     {
         var renderer = new ContactSheetRenderer(new ImagingOptions());
