@@ -6,7 +6,7 @@ Per image, what the C# path does (src/AgingPipeline.Imaging): open with Pillow, 
 to RGB, fit inside the model's square (aspect kept) and pad by replicating the edges, scale to [-1, 1]; one forward
 pass for all the ages of the image (a batch of len(ages)); per age, crop the residual to the content rectangle,
 upsample it bilinearly (pixel centres aligned) to the full size, add residual x 127.5 to the 8-bit pixels, round,
-clamp and encode a JPEG (quality 90) into memory. Storage is not involved: bytes in, bytes out.
+clamp and encode a JPEG (quality 90, the input's chroma subsampling, as the runner does) into memory. Storage is not involved: bytes in, bytes out.
 
 The weights are the ONNX file's initializers loaded into model/networks.py's AgeUNet; with --parity the output is
 checked against ONNX Runtime's on a tensor the C# harness wrote (input.f32, ages.f32, expected.f32).
@@ -29,7 +29,7 @@ import onnx
 import torch
 import torch.nn.functional as F
 from onnx import numpy_helper
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model"))
 from networks import AGE_SCALE, AgeUNet  # noqa: E402
@@ -74,7 +74,10 @@ def to_model_input(image: Image.Image, size: int) -> tuple[torch.Tensor, tuple[i
 
 
 def age_one(model: AgeUNet, data: bytes, ages: list[int], size: int) -> list[bytes]:
-    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    source = Image.open(io.BytesIO(data))
+    # Pillow's codes: 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0, -1 = not a JPEG (then Pillow's default, 4:2:0).
+    sampling = JpegImagePlugin.get_sampling(source) if source.format == "JPEG" else -1
+    image = ImageOps.exif_transpose(source)
     image = image.convert("RGB")
     full = torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float()  # 3 x H x W, 0..255
     tensor, (x, y, cw, ch) = to_model_input(image, size)
@@ -87,7 +90,7 @@ def age_one(model: AgeUNet, data: bytes, ages: list[int], size: int) -> list[byt
             up = F.interpolate(residual[i:i + 1], size=full.shape[1:], mode="bilinear", align_corners=False)[0]
             aged = (full + up * 127.5 + 0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
             buffer = io.BytesIO()
-            Image.fromarray(aged).save(buffer, format="JPEG", quality=90)
+            Image.fromarray(aged).save(buffer, format="JPEG", quality=90, subsampling=sampling)
             outputs.append(buffer.getvalue())
     return outputs
 

@@ -4,7 +4,8 @@ namespace AgingPipeline.Bench;
 
 /// <summary>The fixed image set every mode reads: the held-out characters of <c>tests/fixtures/heldout</c> (256 × 256
 /// PNGs) scaled to 1024 × 1024 JPEGs (1 MP) and to 4000 × 3000 JPEGs (12 MP, the character scaled to the height and
-/// the sides mirrored), quality 90, written under <c>artifacts/bench/images/</c>.</summary>
+/// the sides mirrored), quality 90 with 4:2:0 chroma subsampling as cameras and most web JPEGs use it, written under
+/// <c>artifacts/bench/images/</c>.</summary>
 /// <remarks>Made from committed files with deterministic libvips operations, so every run (and the Python baseline,
 /// which reads the same files) sees the same bytes.</remarks>
 internal sealed class BenchImages
@@ -56,14 +57,14 @@ internal sealed class BenchImages
             using var rgb = source.Bands > 3 ? source.ExtractBand(0, 3) : source.Copy();
             using var oneMp = rgb.Resize(1024.0 / rgb.Width, kernel: Enums.Kernel.Lanczos3);
             var path = Path.Combine(small, $"char-{i:00}.jpg");
-            oneMp.Jpegsave(path, q: 90, keep: Enums.ForeignKeep.None);
+            oneMp.Jpegsave(path, q: 90, subsampleMode: Enums.ForeignSubsample.On, keep: Enums.ForeignKeep.None);
             megapixel.Add(path);
             if (i < largeCount)
             {
                 using var tall = rgb.Resize(3000.0 / rgb.Height, kernel: Enums.Kernel.Lanczos3);
                 using var wide = tall.Embed((4000 - tall.Width) / 2, 0, 4000, 3000, extend: Enums.Extend.Mirror);
                 var largePath = Path.Combine(large, $"char-{i:00}.jpg");
-                wide.Jpegsave(largePath, q: 90, keep: Enums.ForeignKeep.None);
+                wide.Jpegsave(largePath, q: 90, subsampleMode: Enums.ForeignSubsample.On, keep: Enums.ForeignKeep.None);
                 twelve.Add(largePath);
             }
         }

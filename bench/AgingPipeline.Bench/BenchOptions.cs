@@ -26,7 +26,7 @@ internal sealed class BenchOptions
           --torch-images N       images through the Python baseline (default 24; quick 8)
           --rss-images N         images of (4) (default 200; quick 30)
           --rss-large-every K    one 12 MP image in K (default 16: 12 of 200)
-          --concurrency N        Runner:MaxConcurrentJobs (default 2, the shipped default)
+          --concurrency N        Runner:MaxConcurrentJobs (default 4, the shipped default; pixel workers: one per core)
           --runner-setting K=V   extra runner environment (repeatable), e.g. Runner__WriteContactSheet=false
           --no-like-for-like     skip the second burst without contact sheets
           --no-chart             do not write docs/benchmarks/pipeline.png
@@ -58,7 +58,7 @@ internal sealed class BenchOptions
 
     public int LargeImages { get; private set; } = 4;
 
-    public int Concurrency { get; private set; } = 2;
+    public int Concurrency { get; private set; } = 4;
 
     public bool Chart { get; private set; } = true;
 

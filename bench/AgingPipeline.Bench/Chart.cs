@@ -115,15 +115,16 @@ internal static class Chart
             ("queue + receive poll", st.QueueP50, "#d5d5d5"),
             ("record → processing", Stage("start"), "#f5c26b"),
             ("download", Stage("download"), "#8fb8e8"),
+            ("wait for a pixel worker", Stage("pixel-wait"), "#e0e0e0"),
             ("decode", Stage("age.decode"), "#5b9bd5"),
             ("ONNX Runtime", model, "#8a8a8a"),
             ("batch wait", Math.Max(0, infer - model), "#c8c8c8"),
             ("compose + encode", Stage("age.compose-encode"), "#2f6fd0"),
-            ("contact sheet", Stage("write.contact-sheet"), "#7b52c7"),
-            ("upload outputs", Math.Max(0, Stage("write") - Stage("write.contact-sheet")), "#a58ad8"),
+            ("contact sheet", Stage("contact-sheet"), "#7b52c7"),
+            ("upload outputs", Stage("write"), "#a58ad8"),
         };
         // The runner's p50 (started → succeeded) beyond its timed stages: model lookup, lease, scheduling on a busy CPU.
-        var timed = Stage("start") + Stage("download") + Stage("age") + Stage("write");
+        var timed = Stage("start") + Stage("download") + Stage("pixel-wait") + Stage("age") + Stage("contact-sheet") + Stage("write");
         parts.Add(("other runner work", Math.Max(0, st.RunnerP50 - timed), "#f0d090"));
         var total = parts.Sum(p => p.Seconds);
         Text(s, x, y, 16, "bold", "#111",

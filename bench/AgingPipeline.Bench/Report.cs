@@ -73,7 +73,7 @@ internal static class Report
         if (r.Stack is { } s)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| 2 | runner on the local stack ({s.Configuration}, {s.Concurrency} jobs at once) | burst of {s.BurstImages} × 1 MP JPEG × {s.Ages.Count} ages, upload → succeeded; latency: {s.LatencyRuns} sequential uploads | {s.AgedImagesPerSecond:F1} | {s.LatencyP50:F2} s | {s.LatencyP95:F2} s | – |");
+                $"| 2 | runner on the local stack ({s.Configuration}, {s.Concurrency} jobs in flight, pixel work one per core) | burst of {s.BurstImages} × 1 MP JPEG × {s.Ages.Count} ages, upload → succeeded; latency: {s.LatencyRuns} sequential uploads | {s.AgedImagesPerSecond:F1} | {s.LatencyP50:F2} s | {s.LatencyP95:F2} s | – |");
         }
         if (r.Stack is { NoSheetAgedImagesPerSecond: { } same } s4)
         {

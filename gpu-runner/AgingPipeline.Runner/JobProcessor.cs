@@ -25,6 +25,7 @@ internal sealed class JobProcessor(
     JobBlobs blobs,
     ImageAger ager,
     ContactSheetRenderer contactSheets,
+    PixelWorkGate pixelWork,
     ModelRepository models,
     IOptions<ImagingOptions> imaging,
     IOptions<StorageOptions> storage,
@@ -141,19 +142,35 @@ internal sealed class JobProcessor(
             input = await blobs.DownloadInputAsync(message, imaging.Value, cancellationToken).ConfigureAwait(false);
         }
         AgingResult result;
-        using (RunnerStages.Start(RunnerStages.Age))
+        EncodedImage? sheet = null;
+        PixelWorkGate.Slot slot;
+        using (RunnerStages.Start(RunnerStages.PixelWait))
         {
-            result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, options.Value.WriteContactSheet, cancellationToken).ConfigureAwait(false);
+            slot = await pixelWork.EnterAsync(cancellationToken).ConfigureAwait(false);
         }
-        RunnerStages.Add(RunnerStages.Decode, result.Timings.Decode);
-        RunnerStages.Add(RunnerStages.Infer, result.Timings.Infer);
-        RunnerStages.Add(RunnerStages.Compose, result.Timings.Compose);
+        using (slot)
+        {
+            using (RunnerStages.Start(RunnerStages.Age))
+            {
+                result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, options.Value.WriteContactSheet, cancellationToken).ConfigureAwait(false);
+            }
+            RunnerStages.Add(RunnerStages.Decode, result.Timings.Decode);
+            RunnerStages.Add(RunnerStages.Infer, result.Timings.Infer);
+            RunnerStages.Add(RunnerStages.Compose, result.Timings.Compose);
+            if (options.Value.WriteContactSheet)
+            {
+                using (RunnerStages.Start(RunnerStages.ContactSheet))
+                {
+                    sheet = contactSheets.Render(result.ContactSheetTiles(input.ToMemory()), result.Input.Format);
+                }
+            }
+        }
 
+        // Pixel work is done and its slot free for the next job; the outputs and the sheet upload concurrently.
         var outputs = new List<AgedOutput>(result.Outputs.Count);
         string? sheetName = null;
         using (RunnerStages.Start(RunnerStages.Write))
         {
-            // The outputs upload concurrently while the contact sheet renders from the previews (CPU beside I/O).
             var uploads = new List<Task>(result.Outputs.Count + 1);
             foreach (var output in result.Outputs)
             {
@@ -161,14 +178,8 @@ internal sealed class JobProcessor(
                 uploads.Add(WriteOutputAsync(name, output.Image, cancellationToken));
                 outputs.Add(new AgedOutput(output.Age, name));
             }
-
-            if (options.Value.WriteContactSheet)
+            if (sheet is not null)
             {
-                EncodedImage sheet;
-                using (RunnerStages.Start(RunnerStages.ContactSheet))
-                {
-                    sheet = contactSheets.Render(result.ContactSheetTiles(input.ToMemory()), result.Input.Format);
-                }
                 sheetName = BlobNames.ContactSheet(message.JobId, message.InputBlob, sheet.Extension);
                 uploads.Add(blobs.WriteOutputAsync(sheetName, sheet.Content, sheet.ContentType, cancellationToken));
             }

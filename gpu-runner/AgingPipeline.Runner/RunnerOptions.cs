@@ -4,15 +4,24 @@ namespace AgingPipeline.Runner;
 
 /// <summary>Settings of the job worker, bound from the <c>Runner</c> configuration section.</summary>
 /// <remarks>Concurrency is what feeds the dynamic batcher: with one job at a time a 4-age job makes batches of 4 at
-/// most; with several jobs in flight their ages share batches. Each job holds its decoded input in memory (up to
-/// <c>Imaging:MaxPixels</c> × 4 bytes), which bounds how high <see cref="MaxConcurrentJobs"/> should go.</remarks>
+/// most; with several jobs in flight their ages share batches. Jobs in flight overlap their storage round trips; only
+/// <see cref="PixelWorkers"/> of them at a time hold decoded pixels (up to <c>Imaging:MaxPixels</c> × 4 bytes for the
+/// input and as much again for the output being encoded), which bounds the runner's memory.</remarks>
 public sealed class RunnerOptions
 {
     /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Runner";
 
-    /// <summary>Jobs processed at once (default 2).</summary>
-    public int MaxConcurrentJobs { get; set; } = 2;
+    /// <summary>Jobs in flight at once: received, downloading, waiting for or doing pixel work, uploading,
+    /// recording (default 4).</summary>
+    public int MaxConcurrentJobs { get; set; } = 4;
+
+    /// <summary>Jobs doing CPU-bound pixel work (decode, compose and encode, contact sheet) at once; 0 (default) means
+    /// one per processor core, at most <see cref="MaxConcurrentJobs"/>.</summary>
+    public int PixelWorkers { get; set; }
+
+    /// <summary><see cref="PixelWorkers"/> with the default resolved.</summary>
+    public int EffectivePixelWorkers => Math.Min(MaxConcurrentJobs, PixelWorkers > 0 ? PixelWorkers : Environment.ProcessorCount);
 
     /// <summary>Wait after an empty receive; doubles up to <see cref="MaxPollInterval"/> while the queue stays empty
     /// (default 500 ms).</summary>
@@ -35,6 +44,10 @@ public sealed class RunnerOptions
         if (MaxConcurrentJobs is < 1 or > 32)
         {
             errors.Add($"{nameof(MaxConcurrentJobs)} must be from 1 to 32 (was {MaxConcurrentJobs}).");
+        }
+        if (PixelWorkers is < 0 or > 32)
+        {
+            errors.Add($"{nameof(PixelWorkers)} must be from 0 (one per core) to 32 (was {PixelWorkers}).");
         }
         if (MinPollInterval <= TimeSpan.Zero || MaxPollInterval < MinPollInterval)
         {

@@ -5,10 +5,10 @@ using AgingPipeline.Contracts;
 
 namespace AgingPipeline.Runner;
 
-/// <summary>The stages of a job (start, download, age, write, record): each is a child span of <c>runner.job</c> and one
-/// observation of the <c>aging.runner.stage_duration</c> histogram, tagged with the stage. The age stage is further
-/// split into <see cref="Decode"/>, <see cref="Infer"/> and <see cref="Compose"/>, and the write stage's contact sheet
-/// is timed as <see cref="ContactSheet"/>.</summary>
+/// <summary>The stages of a job (start, download, pixel-wait, age, contact-sheet, write, record): each is a child span
+/// of <c>runner.job</c> and one observation of the <c>aging.runner.stage_duration</c> histogram, tagged with the stage.
+/// The age stage is further split into <see cref="Decode"/>, <see cref="Infer"/> and <see cref="Compose"/>;
+/// <see cref="PixelWait"/> is the time a downloaded job waited for a pixel worker (<see cref="PixelWorkGate"/>).</summary>
 /// <remarks>Per-stage latency is what tells a slow GPU (age) from a slow network (download, write) or a contended job
 /// record (record); the job duration alone cannot. The running totals (<see cref="Totals"/>) are served on
 /// <c>/metrics</c> so that a benchmark can say where the time of a job went without an OpenTelemetry collector.
@@ -17,12 +17,13 @@ internal static class RunnerStages
 {
     public const string Begin = "start";
     public const string Download = "download";
+    public const string PixelWait = "pixel-wait";
     public const string Age = "age";
     public const string Decode = "age.decode";
     public const string Infer = "age.infer";
     public const string Compose = "age.compose-encode";
     public const string Write = "write";
-    public const string ContactSheet = "write.contact-sheet";
+    public const string ContactSheet = "contact-sheet";
     public const string Record = "record";
 
     private static readonly Histogram<double> s_duration = PipelineTelemetry.Meter.CreateHistogram<double>(

@@ -14,8 +14,19 @@ internal sealed class ImageEncoder(ImagingOptions options)
 
     /// <summary>Encodes <paramref name="image"/> (8-bit sRGB, 3 or 4 bands); evaluating it runs the whole lazy
     /// pipeline behind it.</summary>
-    public EncodedImage Encode(Image image, ImageFormat format)
+    /// <param name="image">The pixels.</param>
+    /// <param name="format">The output format.</param>
+    /// <param name="fullResolutionChroma">JPEG only: true writes 4:4:4, false 4:2:0, null lets libvips choose (4:4:4
+    /// from quality 90). Aged outputs pass their input's choice: a 4:2:0 upload gains nothing from a 4:4:4 output,
+    /// which encodes about a third slower and is about a quarter larger.</param>
+    public EncodedImage Encode(Image image, ImageFormat format, bool? fullResolutionChroma = null)
     {
+        var subsample = fullResolutionChroma switch
+        {
+            true => Enums.ForeignSubsample.Off,
+            false => Enums.ForeignSubsample.On,
+            null => Enums.ForeignSubsample.Auto,
+        };
         byte[] content;
         switch (format)
         {
@@ -26,11 +37,11 @@ internal sealed class ImageEncoder(ImagingOptions options)
                 if (image.Bands == 4)
                 {
                     using var flat = image.Flatten(_background);
-                    content = flat.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: options.JpegOptimizeCoding, interlace: false, keep: Enums.ForeignKeep.None);
+                    content = flat.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: options.JpegOptimizeCoding, subsampleMode: subsample, interlace: false, keep: Enums.ForeignKeep.None);
                 }
                 else
                 {
-                    content = image.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: options.JpegOptimizeCoding, interlace: false, keep: Enums.ForeignKeep.None);
+                    content = image.JpegsaveBuffer(q: options.JpegQuality, optimizeCoding: options.JpegOptimizeCoding, subsampleMode: subsample, interlace: false, keep: Enums.ForeignKeep.None);
                 }
                 break;
             case ImageFormat.WebP:

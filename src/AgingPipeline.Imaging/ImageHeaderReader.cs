@@ -119,6 +119,7 @@ public sealed class ImageHeaderReader
             image.Bands,
             image.HasAlpha(),
             image.Interpretation.ToString().ToLowerInvariant(),
-            byteLength);
+            byteLength,
+            format == ImageFormat.Jpeg && image.Contains("jpeg-chroma-subsample") ? image.Get("jpeg-chroma-subsample") as string : null);
     }
 }

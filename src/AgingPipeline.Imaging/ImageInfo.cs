@@ -12,6 +12,8 @@ namespace AgingPipeline.Imaging;
 /// <param name="HasAlpha">True when the image carries an alpha channel.</param>
 /// <param name="Interpretation">libvips' interpretation of the stored pixels (e.g. "srgb", "b-w", "cmyk").</param>
 /// <param name="ByteLength">Size of the compressed content in bytes.</param>
+/// <param name="ChromaSubsampling">A JPEG's chroma subsampling as libvips reports it (e.g. "4:2:0", "4:4:4"); null
+/// for other formats or when unknown. JPEG outputs are written with the same.</param>
 public sealed record ImageInfo(
     ImageFormat Format,
     int Width,
@@ -21,11 +23,20 @@ public sealed record ImageInfo(
     int Bands,
     bool HasAlpha,
     string Interpretation,
-    long ByteLength)
+    long ByteLength,
+    string? ChromaSubsampling = null)
 {
     /// <summary>Width × height.</summary>
     public long Pixels => (long)Width * Height;
 
     /// <summary>True when the EXIF orientation swaps width and height (orientations 5–8).</summary>
     public bool SwapsAxes => Orientation is >= 5 and <= 8;
+
+    /// <summary>True when the JPEG stores colour at full resolution (4:4:4), false when subsampled (4:2:0, 4:2:2, …),
+    /// null when not a JPEG or unknown.</summary>
+    public bool? FullResolutionChroma => ChromaSubsampling switch
+    {
+        null => null,
+        var s => s.StartsWith("4:4:4", StringComparison.Ordinal),
+    };
 }

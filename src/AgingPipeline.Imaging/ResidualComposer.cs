@@ -88,7 +88,7 @@ public sealed class ResidualComposer
         {
             using var aged = Image.NewFromMemory(output, input.Width, input.Height, input.Bands, Enums.BandFormat.Uchar);
             using var srgb = aged.Copy(interpretation: Enums.Interpretation.Srgb);
-            var encoded = _encoder.Encode(srgb, input.Format);
+            var encoded = _encoder.Encode(srgb, input.Format, input.Header.FullResolutionChroma);
             return (encoded, preview ? ContactSheetPreview.Create(srgb, _tileHeight, _background) : null);
         }
         catch (VipsException e)

@@ -33,6 +33,21 @@ public sealed class ResidualComposerTests
         Assert.Equal((300, 200), (reloaded.Width, reloaded.Height));
     }
 
+    [Theory]
+    [InlineData(NetVips.Enums.ForeignSubsample.On, "4:2:0")]
+    [InlineData(NetVips.Enums.ForeignSubsample.Off, "4:4:4")]
+    public void Jpeg_outputs_keep_the_chroma_subsampling_of_the_input(NetVips.Enums.ForeignSubsample mode, string expected)
+    {
+        using var image = TestImages.Gradient(300, 200);
+        var jpeg = image.JpegsaveBuffer(q: 95, subsampleMode: mode);
+
+        var output = Age(jpeg, 0.1f);
+
+        using var reloaded = TestImages.Load(output.Content);
+        Assert.Equal(expected, ((string)reloaded.Get("jpeg-chroma-subsample"))[..5]);
+        Assert.Equal(expected, new ImageHeaderReader(new ImagingOptions()).Read(jpeg).ChromaSubsampling?[..5]);
+    }
+
     [Fact]
     public void Adds_the_residual_in_eight_bit_units_and_clamps()
     {
