@@ -32,6 +32,20 @@ public sealed class InferenceOptions
     /// <summary>Use the CUDA execution provider when the runtime has it; otherwise fall back to the CPU with a warning.</summary>
     public bool UseCuda { get; set; }
 
+    /// <summary>Put the TensorRT execution provider in front of CUDA when the runtime has it (default false): TensorRT
+    /// builds an engine for the model on the first load of each version (minutes; cached under
+    /// <see cref="TensorRtCachePath"/>), then runs it faster than CUDA; nodes it cannot take fall through to CUDA, then
+    /// the CPU. Without TensorRT in the runtime it falls back like <see cref="UseCuda"/>.</summary>
+    public bool UseTensorRt { get; set; }
+
+    /// <summary>Let TensorRT run in FP16 (default true when <see cref="UseTensorRt"/> is on). The ager predicts a
+    /// residual in [-2, 2]; FP16's 3 decimal digits are finer than one 8-bit output level.</summary>
+    public bool TensorRtFp16 { get; set; } = true;
+
+    /// <summary>Where TensorRT keeps built engines (default: <c>aging-tensorrt-cache</c> in the temporary folder, i.e.
+    /// per container). Point it at a persistent volume so that a new replica does not rebuild them.</summary>
+    public string? TensorRtCachePath { get; set; }
+
     /// <summary>CUDA device ordinal (default 0).</summary>
     public int CudaDeviceId { get; set; }
 

@@ -16,6 +16,7 @@ namespace AgingPipeline.Inference;
 internal sealed class OnnxModelSession : IDisposable
 {
     private const string CudaProvider = "CUDAExecutionProvider";
+    private const string TensorRtProvider = "TensorrtExecutionProvider";
 
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
@@ -93,9 +94,15 @@ internal sealed class OnnxModelSession : IDisposable
             sessionOptions.InterOpNumThreads = options.InterOpThreads;
         }
         var provider = "CPU";
-        if (options.UseCuda)
+        if (options.UseTensorRt)
         {
-            provider = TryAppendCuda(sessionOptions, options.CudaDeviceId, label, logger);
+            var cache = options.TensorRtCachePath ?? Path.Combine(Path.GetTempPath(), "aging-tensorrt-cache");
+            provider = TryAppendTensorRt(sessionOptions, options, cache, label, logger);
+        }
+        if (options.UseCuda || options.UseTensorRt)
+        {
+            var cuda = TryAppendCuda(sessionOptions, options.CudaDeviceId, label, logger);
+            provider = provider == "CPU" ? cuda : $"{provider}+{cuda}";
         }
 
         InferenceSession session;
@@ -215,6 +222,36 @@ internal sealed class OnnxModelSession : IDisposable
         catch (PipelineException e)
         {
             throw new PipelineException(PipelineErrorCode.InvalidModel, $"Model {DisplayName} is invalid: the warm-up run failed ({e.Message}).", e);
+        }
+    }
+
+    private static string TryAppendTensorRt(SessionOptions sessionOptions, InferenceOptions options, string cachePath, string label, ILogger logger)
+    {
+        var available = OrtEnv.Instance().GetAvailableProviders();
+        if (!available.Contains(TensorRtProvider, StringComparer.Ordinal))
+        {
+            logger.LogWarning("TensorRT was requested for {Model} but this ONNX Runtime build has only {Providers}; trying CUDA.",
+                label, string.Join(", ", available));
+            return "CPU";
+        }
+        try
+        {
+            System.IO.Directory.CreateDirectory(cachePath);
+            using var trt = new OrtTensorRTProviderOptions();
+            trt.UpdateOptions(new Dictionary<string, string>
+            {
+                ["device_id"] = options.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["trt_fp16_enable"] = options.TensorRtFp16 ? "1" : "0",
+                ["trt_engine_cache_enable"] = "1",
+                ["trt_engine_cache_path"] = cachePath,
+            });
+            sessionOptions.AppendExecutionProvider_Tensorrt(trt);
+            return $"TensorRT:{options.CudaDeviceId}";
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "The TensorRT execution provider could not be started for {Model}; trying CUDA.", label);
+            return "CPU";
         }
     }
 

@@ -100,6 +100,15 @@ public sealed class AgerSessionTests
     }
 
     [Fact]
+    public void TensorRt_falls_back_to_the_cpu_when_the_runtime_has_neither_tensorrt_nor_cuda()
+    {
+        var options = ModelFixtures.Options();
+        options.UseTensorRt = true;
+        using var session = AgerSession.Load(ModelFixtures.AgerDirectory, ModelFixtures.AgerManifest, options);
+        Assert.Equal("CPU", session.ExecutionProvider);
+    }
+
+    [Fact]
     public async Task The_age_estimator_returns_years_per_image()
     {
         using var estimator = AgeEstimator.Load(ModelFixtures.EstimatorDirectory, ModelFixtures.EstimatorManifest, ModelFixtures.Options());
