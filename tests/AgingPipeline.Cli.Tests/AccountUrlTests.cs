@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json;
 using AgingPipeline.Cli.Batch;
 using AgingPipeline.Cli.Tests.Infrastructure;
@@ -16,6 +14,7 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Xunit.Abstractions;
+using AzuriteProcess = AgingPipeline.Testing.AzuriteProcess;
 
 namespace AgingPipeline.Cli.Tests;
 
@@ -116,9 +115,12 @@ public sealed class AccountUrlTests(ITestOutputHelper output) : IDisposable
         var certificate = _temp.Combine("azurite-cert.pem");
         var key = _temp.Combine("azurite-key.pem");
         var thumbprint = WriteSelfSignedCertificate(certificate, key);
-        var port = FreePort();
-        using var azurite = new OAuthAzurite(port, certificate, key);
-        var account = $"https://127.0.0.1:{port}/devstoreaccount1";
+        await using var azurite = new AzuriteProcess(location: null, _temp.Combine("azurite"))
+        {
+            ExtraArguments = ["--oauth", "basic", "--cert", certificate, "--key", key],
+        };
+        await azurite.StartAsync();
+        var account = $"https://127.0.0.1:{azurite.BlobPort}/devstoreaccount1";
         var service = SharedKeyClient(account, thumbprint);
         await WaitUntilAsync(async () =>
         {
@@ -149,7 +151,7 @@ public sealed class AccountUrlTests(ITestOutputHelper output) : IDisposable
             SignedInEnvironment(bin, certificate), TimeSpan.FromMinutes(2));
 
         output.WriteLine(result.ToString());
-        Assert.True(result.ExitCode == 0, result + "\n" + azurite.Log);
+        Assert.True(result.ExitCode == 0, result + "\n" + azurite.Process?.Tail());
         Assert.True(File.Exists(Path.Combine(bin, "az.calls")), "the Azure CLI credential was not asked");
         Assert.Contains("get-access-token", File.ReadAllText(Path.Combine(bin, "az.calls")));
         using (var json = JsonDocument.Parse(result.Stdout))
@@ -274,74 +276,6 @@ public sealed class AccountUrlTests(ITestOutputHelper output) : IDisposable
         TestImages.Write(path, TestImages.Png(image));
     }
 
-    /// <summary>Azurite over HTTPS with bearer-token checks (shared key still works: the test's own client uses it),
-    /// stopped at the end.</summary>
-    private sealed class OAuthAzurite : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _log = new();
-
-        public OAuthAzurite(int port, string certificate, string key)
-        {
-            var start = new ProcessStartInfo(RepoPaths.Azurite)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[]
-            {
-                "--blobHost", "127.0.0.1", "--blobPort", port.ToString(CultureInfo.InvariantCulture),
-                "--queueHost", "127.0.0.1", "--queuePort", FreePort().ToString(CultureInfo.InvariantCulture),
-                "--tableHost", "127.0.0.1", "--tablePort", FreePort().ToString(CultureInfo.InvariantCulture),
-                "--oauth", "basic", "--cert", certificate, "--key", key,
-                "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-            })
-            {
-                start.ArgumentList.Add(arg);
-            }
-            _process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
-            _process.OutputDataReceived += (_, e) => Append(e.Data);
-            _process.ErrorDataReceived += (_, e) => Append(e.Data);
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public bool HasExited => _process.HasExited;
-
-        public string Log
-        {
-            get
-            {
-                lock (_log)
-                {
-                    return _log.ToString();
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-            _process.Dispose();
-        }
-
-        private void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (_log)
-                {
-                    _log.AppendLine(line);
-                }
-            }
-        }
-    }
-
     /// <summary>A shared-key client of the HTTPS Azurite that trusts exactly its certificate.</summary>
     private static BlobServiceClient SharedKeyClient(string account, string thumbprint)
     {
@@ -355,28 +289,15 @@ public sealed class AccountUrlTests(ITestOutputHelper output) : IDisposable
             "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="), options);
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> probe, OAuthAzurite azurite)
+    /// <summary>Waits until the HTTPS Azurite (already accepting connections) answers <paramref name="probe"/>.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> probe, AzuriteProcess azurite)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!await probe())
         {
-            Assert.False(azurite.HasExited, "Azurite exited:\n" + azurite.Log);
-            Assert.True(DateTime.UtcNow < deadline, "Azurite (HTTPS, OAuth) did not answer within 60 s:\n" + azurite.Log);
+            Assert.True(azurite.Process is { HasExited: false }, "Azurite exited:\n" + azurite.Process?.Tail());
+            Assert.True(DateTime.UtcNow < deadline, "Azurite (HTTPS, OAuth) did not answer within 60 s:\n" + azurite.Process?.Tail());
             await Task.Delay(200);
-        }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
         }
     }
 

@@ -23,6 +23,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
         _logDirectory = logDirectory;
     }
 
+    /// <summary>Arguments added to every start, e.g. <c>--oauth basic --cert … --key …</c> (HTTPS with bearer-token
+    /// checks; <see cref="ConnectionString"/> then does not apply).</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
     public int BlobPort { get; private set; }
 
     public int QueuePort { get; private set; }
@@ -71,6 +75,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
                 Directory.CreateDirectory(_location);
                 args.AddRange(["--location", _location]);
             }
+            args.AddRange(ExtraArguments);
             var process = ServiceProcess.Start($"azurite#{++_starts}", executable, args, RepoPaths.Root, new Dictionary<string, string>(),
                 Path.Combine(_logDirectory, $"azurite-{_starts}.log"));
             if (await WaitUntilListeningAsync(process, TimeSpan.FromSeconds(60), cancellationToken))
