@@ -7,11 +7,6 @@ public static class RepoPaths
 
     public static string Heldout => Path.Combine(Root, "tests", "fixtures", "heldout");
 
-    public static string Azurite =>
-        Environment.GetEnvironmentVariable("AZURITE_BIN") is { Length: > 0 } overridden
-            ? overridden
-            : Path.Combine(Root, ".local", "npm", "node_modules", ".bin", "azurite");
-
     /// <summary>The CLI's dll, copied next to the tests by the project reference.</summary>
     public static string CliDll => Path.Combine(AppContext.BaseDirectory, "aging.dll");
 
