@@ -27,7 +27,7 @@ public sealed record LocalStackOptions(string Name)
     public TimeSpan? EnqueueRecoveryAfter { get; init; }
 
     /// <summary>The folder under which <c>stacks/{Name}/</c> is made; the end-to-end tests' <see cref="RepoPaths.Artifacts"/>
-    /// unless a caller (the benchmark harness) keeps its stacks elsewhere.</summary>
+    /// unless a caller (the benchmark harness, the browser tests) keeps its stacks elsewhere.</summary>
     public string ArtifactsDirectory { get; init; } = RepoPaths.Artifacts;
 
     /// <summary>Settings (environment variables) every runner of this stack gets on top of the stack's own, e.g.
@@ -38,6 +38,10 @@ public sealed record LocalStackOptions(string Name)
     /// <summary>The build configuration whose <c>bin/{Configuration}/net10.0/</c> programs are started; by default the
     /// caller's own (<see cref="RepoPaths.Configuration"/>).</summary>
     public string Configuration { get; init; } = RepoPaths.Configuration;
+
+    /// <summary>The hosts' environment: <c>ASPNETCORE_ENVIRONMENT</c> of the function app and the runner,
+    /// <c>DOTNET_ENVIRONMENT</c> of the event pump; <c>Production</c> runs them as deployed (the browser tests).</summary>
+    public string HostEnvironment { get; init; } = "Development";
 }
 
 /// <summary>The whole local stack as real processes on free loopback ports, started the way <c>run.sh</c> starts it
@@ -149,7 +153,7 @@ public sealed class LocalStack : IAsyncDisposable
         await StartFunctionsAsync();
         Pump = StartDotnet("event-pump", Path.Combine("infra", "local", "AgingPipeline.EventPump"), "AgingPipeline.EventPump", [], new(StorageSettings)
         {
-            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["DOTNET_ENVIRONMENT"] = _options.HostEnvironment,
             ["EventPump__FunctionAppUrl"] = FunctionAppUrl.ToString().TrimEnd('/'),
             ["EventPump__StateFile"] = Path.Combine(_directory, "event-pump", "state.json"),
             ["EventPump__PollInterval"] = "00:00:00.250",
@@ -174,7 +178,7 @@ public sealed class LocalStack : IAsyncDisposable
         var settings = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
         {
             ["FUNCTIONS_CUSTOMHANDLER_PORT"] = _functionPort.ToString(),
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = _options.HostEnvironment,
             ["FunctionApp__EnsureStorageOnStart"] = "true",
             ["Uploads__DefaultModel"] = ModelName,
         };
@@ -209,7 +213,7 @@ public sealed class LocalStack : IAsyncDisposable
         }
         var settings = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = _options.HostEnvironment,
             // As the runner's container image and run.sh set it: two glibc arenas bound libvips' native memory.
             ["MALLOC_ARENA_MAX"] = "2",
             ["Storage__VisibilityTimeout"] = _options.VisibilityTimeout.ToString("c"),
