@@ -260,6 +260,21 @@ public sealed class BurstLoadTests(PipelineStackFixture fixture, ITestOutputHelp
     private static string Csv(Sample sample) => string.Create(CultureInfo.InvariantCulture,
         $"{sample.Seconds:0.00},{sample.Uploaded},{sample.Enqueued},{sample.JobsQueue},{sample.PoisonQueue},{sample.Succeeded}");
 
+    /// <summary>Text in <paramref name="ink"/> on white, rendered by libvips (Pango).</summary>
+    private static Image Label(string text, double[] ink)
+    {
+        using var mask = Image.Text(System.Security.SecurityElement.Escape(text), font: "sans 11", dpi: 96);
+        using var coverage = mask.Linear([1 / 255.0], [0.0]);
+        using var paper = coverage.Linear([-255.0], [255.0]);
+        using var red = coverage.Linear([ink[0]], [0.0]);
+        using var green = coverage.Linear([ink[1]], [0.0]);
+        using var blue = coverage.Linear([ink[2]], [0.0]);
+        using var inked = red.Bandjoin(green, blue);
+        using var sum = inked.Add(paper);
+        using var rgb = sum.Cast(Enums.BandFormat.Uchar);
+        return rgb.Copy(interpretation: Enums.Interpretation.Srgb);
+    }
+
     /// <summary>Writes the series as CSV and a line chart as PNG (uploads written: grey; jobs queued by OnImageUploaded:
     /// orange; job queue length: blue; jobs succeeded: green; all on one scale, 0 to the number of uploads; grid lines
     /// every 10 % and every 10 s).</summary>
@@ -269,31 +284,37 @@ public sealed class BurstLoadTests(PipelineStackFixture fixture, ITestOutputHelp
         var csv = Path.Combine(RepoPaths.Artifacts, label + ".csv");
         File.WriteAllLines(csv, [CsvHeader, .. samples.Select(Csv)]);
         var png = Path.Combine(RepoPaths.Artifacts, label + ".png");
-        const int Width = 960, Height = 360, Margin = 20;
+        const int Width = 960, Height = 400, Left = 64, Right = 20, Top = 48, Bottom = 44;
         var seconds = Math.Max(1, samples[^1].Seconds);
-        int X(double t) => Margin + (int)(t / seconds * (Width - 2 * Margin));
-        int Y(double v) => Height - Margin - (int)(v / count * (Height - 2 * Margin));
+        int X(double t) => Left + (int)(t / seconds * (Width - Left - Right));
+        int Y(double v) => Height - Bottom - (int)(v / count * (Height - Top - Bottom));
+        var step = seconds <= 60 ? 10 : seconds <= 300 ? 30 : 60;
+        (double[] Ink, Func<Sample, double> Value, string Name)[] series =
+        [
+            ([150, 150, 150], s => s.Uploaded, "uploads written"),
+            // Queue length + succeeded counts a finished job twice until its message is deleted: capped at the total.
+            ([230, 140, 20], s => Math.Clamp(s.Enqueued, 0, count), "jobs queued by OnImageUploaded"),
+            ([40, 90, 220], s => s.JobsQueue, "aging-jobs queue length"),
+            ([30, 160, 60], s => Math.Max(0, s.Succeeded), "jobs succeeded"),
+        ];
         using var black = Image.Black(Width, Height, bands: 3);
         using var lifted = black.Linear([1.0], [255.0]);
         using var white = lifted.Cast(Enums.BandFormat.Uchar);
-        using var chart = white.Mutate(canvas =>
+        using var lines = white.Mutate(canvas =>
         {
             double[] grid = [225, 225, 225];
             for (var tenth = 0; tenth <= 10; tenth++)
             {
-                canvas.DrawLine(grid, Margin, Y(count * tenth / 10.0), Width - Margin, Y(count * tenth / 10.0));
+                canvas.DrawLine(grid, Left, Y(count * tenth / 10.0), Width - Right, Y(count * tenth / 10.0));
             }
-            for (var t = 0.0; t <= seconds; t += 10)
+            for (var t = 0.0; t <= seconds; t += step)
             {
-                canvas.DrawLine(grid, X(t), Margin, X(t), Height - Margin);
+                canvas.DrawLine(grid, X(t), Top, X(t), Height - Bottom);
             }
-            foreach (var (ink, value) in new (double[] Ink, Func<Sample, double> Value)[]
-            {
-                ([150, 150, 150], s => s.Uploaded),
-                ([230, 140, 20], s => Math.Max(0, s.Enqueued)),
-                ([40, 90, 220], s => s.JobsQueue),
-                ([30, 160, 60], s => Math.Max(0, s.Succeeded)),
-            })
+            double[] axis = [60, 60, 60];
+            canvas.DrawLine(axis, Left, Top, Left, Height - Bottom);
+            canvas.DrawLine(axis, Left, Height - Bottom, Width - Right, Height - Bottom);
+            foreach (var (ink, value, _) in series)
             {
                 for (var i = 1; i < samples.Count; i++)
                 {
@@ -301,7 +322,38 @@ public sealed class BurstLoadTests(PipelineStackFixture fixture, ITestOutputHelp
                 }
             }
         });
-        chart.WriteToFile(png);
+        var chart = lines.Copy();
+        try
+        {
+            void Put(string text, double[] ink, int x, int y, bool alignRight = false)
+            {
+                using var label = Label(text, ink);
+                using var placed = chart.Insert(label, alignRight ? x - label.Width : x, y);
+                chart.Dispose();
+                chart = placed.Copy();
+            }
+            double[] dark = [40, 40, 40];
+            Put($"Burst of {count} uploads: jobs over time (seconds since the first upload)", dark, Left, 6);
+            var legendX = Left;
+            foreach (var (ink, _, name) in series)
+            {
+                Put("— " + name, ink, legendX, 26);
+                legendX += 26 + (9 * name.Length);
+            }
+            for (var quarter = 0; quarter <= 4; quarter++)
+            {
+                Put((count * quarter / 4).ToString(CultureInfo.InvariantCulture), dark, Left - 6, Y(count * quarter / 4.0) - 8, alignRight: true);
+            }
+            for (var t = 0.0; t <= seconds; t += step)
+            {
+                Put($"{t:0} s", dark, X(t) - 10, Height - Bottom + 6);
+            }
+            chart.WriteToFile(png);
+        }
+        finally
+        {
+            chart.Dispose();
+        }
         output.WriteLine($"series: {csv}\nchart:  {png} (grey: uploads written, orange: jobs queued by OnImageUploaded, blue: aging-jobs length, green: jobs succeeded; 0–{count}, grid every 10 % and 10 s)");
     }
 }
