@@ -60,7 +60,7 @@ def main(argv=None):
     ap.add_argument("--ager", required=True)
     ap.add_argument("--estimator", required=True)
     ap.add_argument("--data", default="model/data/heldout")
-    ap.add_argument("--out", default="models/character-ager/2")
+    ap.add_argument("--out", default="models/character-ager/3")
     ap.add_argument("--estimator-out", default="models/age-estimator/2")
     ap.add_argument("--pairs-per-identity", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)

@@ -87,6 +87,7 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
         using var decoded = decoder.Decode(input);
         var decodeTime = Stopwatch.GetElapsedTime(started);
         var pending = conditions.Select(c => model.Batcher.InferAsync(tensor, c, cancellationToken)).ToList();
+        var inputPreview = contactSheetPreviews ? composer.Preview(decoded) : null;
         var outputs = new List<AgedImage>(ages.Count);
         var inferTime = TimeSpan.Zero;
         var composeTime = TimeSpan.Zero;
@@ -107,9 +108,9 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
                 residual = new float[output.Length];
                 TensorPacker.OutputImageToResidual(output, tensor, residual);
             }
-            if (contactSheetPreviews)
+            if (inputPreview is not null)
             {
-                var (image, preview) = composer.ComposeWithPreview(decoded, residual, geometry);
+                var (image, preview) = composer.ComposeWithPreview(decoded, residual, geometry, inputPreview);
                 outputs.Add(new AgedImage(ages[i], image) { Preview = preview });
             }
             else
@@ -118,7 +119,6 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
             }
             composeTime += Stopwatch.GetElapsedTime(composing);
         }
-        var inputPreview = contactSheetPreviews ? composer.Preview(decoded) : null;
         return new AgingResult(decoded.Header, outputs)
         {
             Timings = new AgingTimings(decodeTime, inferTime, composeTime),

@@ -51,8 +51,8 @@ public sealed class ContactSheetRendererTests
         var tensor = new float[3 * 32 * 32];
         var geometry = decoder.DecodeForModel(png, 32, 32, tensor);
 
-        var (aged, preview) = composer.ComposeWithPreview(decoded, new float[tensor.Length], geometry);
         var inputPreview = composer.Preview(decoded);
+        var (aged, preview) = composer.ComposeWithPreview(decoded, new float[tensor.Length], geometry, inputPreview);
         Assert.Equal((96, 64), (preview.Width, preview.Height));
         Assert.Equal(96 * 64 * 3, preview.Pixels.Length);
 
@@ -63,6 +63,36 @@ public sealed class ContactSheetRendererTests
         using var b = TestImages.Load(decodedAgain.Content);
         using var difference = (a - b).Abs();
         Assert.True(difference.Max() <= 2, $"the sheets differ by up to {difference.Max()} levels");
+    }
+
+    [Fact]
+    public void An_output_preview_blended_at_preview_size_matches_the_scaled_down_output()
+    {
+        // RGB input and a smooth, non-zero residual: the preview is the residual blended onto the input's preview,
+        // which must look like scaling the full-size output down.
+        var options = new ImagingOptions { ContactSheetTileHeight = 96 };
+        var decoder = new ImageDecoder(options);
+        var composer = new ResidualComposer(options);
+        using var source = TestImages.Gradient(600, 400);
+        var png = TestImages.Png(source);
+        using var decoded = decoder.Decode(png);
+        var tensor = new float[3 * 32 * 32];
+        var geometry = decoder.DecodeForModel(png, 32, 32, tensor);
+        var residual = new float[tensor.Length];
+        for (var i = 0; i < residual.Length; i++)
+        {
+            residual[i] = 0.3f * MathF.Sin(i % 32 * 0.2f) * MathF.Cos(i / 32 % 32 * 0.15f + (i / 1024));
+        }
+
+        var (aged, preview) = composer.ComposeWithPreview(decoded, residual, geometry, composer.Preview(decoded));
+
+        Assert.Equal((144, 96), (preview.Width, preview.Height));
+        using var scaled = NetVips.Image.ThumbnailBuffer(aged.Content, 144 * 4, height: 96);
+        var expected = scaled.WriteToMemory<byte>();
+        Assert.Equal(expected.Length, preview.Pixels.Length);
+        var differences = expected.Zip(preview.Pixels, (a, b) => Math.Abs(a - b)).ToArray();
+        Assert.True(differences.Average() < 1.0, $"mean difference {differences.Average():F2} levels");
+        Assert.True(differences.Max() <= 6, $"largest difference {differences.Max()} levels");
     }
 
     [Fact]

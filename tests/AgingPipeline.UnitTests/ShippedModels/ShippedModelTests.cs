@@ -18,33 +18,36 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
     /// <summary>Years by which the estimate of "aged to 80" must exceed the estimate of "aged to 10".</summary>
     private const double MinimumAgeSpread = 30.0;
 
-    /// <summary>The version of both shipped models (their folder name under <c>models/{name}/</c>).</summary>
-    private const string ShippedVersion = "2";
+    /// <summary>The shipped version of the ager (its folder name under <c>models/character-ager/</c>).</summary>
+    private const string AgerVersion = "3";
 
-    private static string AgerDirectory => Path.Combine(TestPaths.RepositoryRoot, "models", "character-ager", ShippedVersion);
+    /// <summary>The shipped version of the age estimator (its folder name under <c>models/age-estimator/</c>).</summary>
+    private const string EstimatorVersion = "2";
 
-    private static string EstimatorDirectory => Path.Combine(TestPaths.RepositoryRoot, "models", "age-estimator", ShippedVersion);
+    private static string AgerDirectory => Path.Combine(TestPaths.RepositoryRoot, "models", "character-ager", AgerVersion);
+
+    private static string EstimatorDirectory => Path.Combine(TestPaths.RepositoryRoot, "models", "age-estimator", EstimatorVersion);
 
     private static InferenceOptions Options => new() { IntraOpThreads = 2, InterOpThreads = 1 };
 
     [Theory]
-    [InlineData("character-ager")]
-    [InlineData("age-estimator")]
-    public void Shipped_manifest_validates_and_matches_its_file(string name)
+    [InlineData("character-ager", AgerVersion)]
+    [InlineData("age-estimator", EstimatorVersion)]
+    public void Shipped_manifest_validates_and_matches_its_file(string name, string version)
     {
-        var directory = Path.Combine(TestPaths.RepositoryRoot, "models", name, ShippedVersion);
+        var directory = Path.Combine(TestPaths.RepositoryRoot, "models", name, version);
         var manifest = ModelManifest.Parse(File.ReadAllText(Path.Combine(directory, "model.json")));
 
-        Assert.Empty(ModelManifestValidator.Validate(manifest, name, ShippedVersion));
+        Assert.Empty(ModelManifestValidator.Validate(manifest, name, version));
         Assert.Null(ModelManifestValidator.ValidateSha256(manifest, Path.Combine(directory, "model.onnx")));
         Assert.True(new FileInfo(Path.Combine(directory, "model.onnx")).Length < 25 * 1024 * 1024, "the shipped model must stay under 25 MB");
-        Assert.True(File.Exists(Path.Combine(TestPaths.RepositoryRoot, "models", name, ShippedVersion, "MODEL_CARD.md")) || name != "character-ager");
+        Assert.True(File.Exists(Path.Combine(TestPaths.RepositoryRoot, "models", name, version, "MODEL_CARD.md")) || name != "character-ager");
     }
 
     [Fact]
     public void Onnx_runtime_matches_pytorch_on_held_out_samples()
     {
-        var parity = Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "parity", $"character-ager-{ShippedVersion}");
+        var parity = Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "parity", $"character-ager-{AgerVersion}");
         var input = ReadFloats(Path.Combine(parity, "input.f32"));
         var ages = ReadFloats(Path.Combine(parity, "ages.f32"));
         var expected = ReadFloats(Path.Combine(parity, "expected.f32"));
