@@ -225,13 +225,22 @@ internal sealed class OnnxModelSession : IDisposable
         }
     }
 
-    private static string TryAppendTensorRt(SessionOptions sessionOptions, InferenceOptions options, string cachePath, string label, ILogger logger)
+    private static bool ProviderAvailable(string provider, string what, string fallback, string label, ILogger logger)
     {
         var available = OrtEnv.Instance().GetAvailableProviders();
-        if (!available.Contains(TensorRtProvider, StringComparer.Ordinal))
+        if (available.Contains(provider, StringComparer.Ordinal))
         {
-            logger.LogWarning("TensorRT was requested for {Model} but this ONNX Runtime build has only {Providers}; trying CUDA.",
-                label, string.Join(", ", available));
+            return true;
+        }
+        logger.LogWarning("{Provider} was requested for {Model} but this ONNX Runtime build has only {Providers}; {Fallback}.",
+            what, label, string.Join(", ", available), fallback);
+        return false;
+    }
+
+    private static string TryAppendTensorRt(SessionOptions sessionOptions, InferenceOptions options, string cachePath, string label, ILogger logger)
+    {
+        if (!ProviderAvailable(TensorRtProvider, "TensorRT", "trying CUDA", label, logger))
+        {
             return "CPU";
         }
         try
@@ -257,11 +266,8 @@ internal sealed class OnnxModelSession : IDisposable
 
     private static string TryAppendCuda(SessionOptions sessionOptions, int deviceId, string label, ILogger logger)
     {
-        var available = OrtEnv.Instance().GetAvailableProviders();
-        if (!available.Contains(CudaProvider, StringComparer.Ordinal))
+        if (!ProviderAvailable(CudaProvider, "CUDA", "running on the CPU", label, logger))
         {
-            logger.LogWarning("CUDA was requested for {Model} but this ONNX Runtime build has only {Providers}; running on the CPU.",
-                label, string.Join(", ", available));
             return "CPU";
         }
         try

@@ -90,20 +90,14 @@ public sealed class AgerSessionTests
         Assert.Contains("expected 'age-transform'", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Cuda_falls_back_to_the_cpu_when_the_runtime_has_no_cuda()
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void Cuda_and_tensorrt_fall_back_to_the_cpu_when_the_runtime_has_neither(bool cuda, bool tensorRt)
     {
         var options = ModelFixtures.Options();
-        options.UseCuda = true;
-        using var session = AgerSession.Load(ModelFixtures.AgerDirectory, ModelFixtures.AgerManifest, options);
-        Assert.Equal("CPU", session.ExecutionProvider);
-    }
-
-    [Fact]
-    public void TensorRt_falls_back_to_the_cpu_when_the_runtime_has_neither_tensorrt_nor_cuda()
-    {
-        var options = ModelFixtures.Options();
-        options.UseTensorRt = true;
+        options.UseCuda = cuda;
+        options.UseTensorRt = tensorRt;
         using var session = AgerSession.Load(ModelFixtures.AgerDirectory, ModelFixtures.AgerManifest, options);
         Assert.Equal("CPU", session.ExecutionProvider);
     }
