@@ -127,7 +127,7 @@ public sealed class BicepTests(CompiledInfra infra) : IClassFixture<CompiledInfr
         Assert.Contains("/runtime/webhooks/blobs?functionName=Host.Functions.", endpoint, StringComparison.Ordinal);
         Assert.Contains("systemKeys.blobs_extension", endpoint, StringComparison.Ordinal);
         Assert.Contains("\"uploadsContainer\": \"uploads\"", infra.Template.ToJsonString(new() { WriteIndented = true }), StringComparison.Ordinal);
-        Assert.True(Directory.Exists(Path.Combine(AgingPipeline.IntegrationTests.Infrastructure.RepoPaths.Root, "functions", "OnImageUploaded")));
+        Assert.True(Directory.Exists(Path.Combine(AgingPipeline.Testing.RepoPaths.Root, "functions", "OnImageUploaded")));
     }
 
     [Fact]
