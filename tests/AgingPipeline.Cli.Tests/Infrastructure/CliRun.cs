@@ -33,8 +33,8 @@ public static class CliRun
         return new CliResult(exitCode, stdout.ToString(), stderr.ToString());
     }
 
-    /// <summary>Starts <c>dotnet aging.dll …</c> as a child process.</summary>
-    public static Process Start(IEnumerable<string> args, StringBuilder output)
+    /// <summary><c>dotnet aging.dll …</c> with stdout and stderr redirected.</summary>
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -47,6 +47,13 @@ public static class CliRun
         {
             start.ArgumentList.Add(arg);
         }
+        return start;
+    }
+
+    /// <summary>Starts <c>dotnet aging.dll …</c> as a child process.</summary>
+    public static Process Start(IEnumerable<string> args, StringBuilder output)
+    {
+        var start = StartInfo(args);
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         process.OutputDataReceived += (_, e) => Append(output, e.Data);
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
@@ -61,17 +68,7 @@ public static class CliRun
     /// <param name="timeout">The child is killed after this long, and the run fails.</param>
     public static async Task<CliResult> ProcessAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(RepoPaths.CliDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = StartInfo(args);
         foreach (var (key, value) in environment)
         {
             if (value is null)
