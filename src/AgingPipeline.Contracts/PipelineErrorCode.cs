@@ -38,6 +38,8 @@ public enum PipelineErrorCode
     TooManyFrames = 15,
     /// <summary>The same work is being done by another delivery right now; retry later.</summary>
     Busy = 16,
+    /// <summary>Faces were required (<c>region=faces</c>) but no face was found in the image.</summary>
+    NoFaceFound = 17,
     /// <summary>Anything unexpected; a bug.</summary>
     Internal = 99,
 }

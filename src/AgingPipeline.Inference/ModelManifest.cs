@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgingPipeline.Contracts;
 
 namespace AgingPipeline.Inference;
 
@@ -26,6 +27,10 @@ public sealed record ModelManifest
     public int? MaxBatch { get; init; }
     public string? Licence { get; init; }
     public string? TrainingData { get; init; }
+
+    /// <summary>The head-crop template of a face-aware ager (<c>age-transform</c> only); without it the model runs on the
+    /// whole frame.</summary>
+    public ModelCropSpec? Crop { get; init; }
 
     /// <summary>Free-form figures from <c>model/evaluate.py</c>.</summary>
     public JsonElement? Evaluation { get; init; }
@@ -78,6 +83,34 @@ public sealed record ModelConditionSpec
     public double? Scale { get; init; }
     public double? Min { get; init; }
     public double? Max { get; init; }
+}
+
+/// <summary>The <c>crop</c> of an ager's manifest: the canonical head crop it was trained on (positions are fractions
+/// of the crop side, [x, y]).</summary>
+public sealed record ModelCropSpec
+{
+    /// <summary>Crop side in pixels; must equal the input's width and height.</summary>
+    public int? Size { get; init; }
+    public IReadOnlyList<float>? LeftEye { get; init; }
+    public IReadOnlyList<float>? RightEye { get; init; }
+    public IReadOnlyList<float>? Mouth { get; init; }
+    public ModelCropMaskSpec? Mask { get; init; }
+
+    /// <summary>The template, for a spec that passed <see cref="ModelManifestValidator.Validate"/>.</summary>
+    public CropTemplate ToTemplate() => new(
+        Size!.Value,
+        new Point2(LeftEye![0], LeftEye[1]),
+        new Point2(RightEye![0], RightEye[1]),
+        new Point2(Mouth![0], Mouth[1]),
+        new CropMask(Mask!.Centre![0], Mask.Centre[1], Mask.Radii![0], Mask.Radii[1], Mask.Feather!.Value));
+}
+
+/// <summary>The feathered ellipse through which an aged crop is blended back (fractions of the crop side).</summary>
+public sealed record ModelCropMaskSpec
+{
+    public IReadOnlyList<float>? Centre { get; init; }
+    public IReadOnlyList<float>? Radii { get; init; }
+    public float? Feather { get; init; }
 }
 
 /// <summary>The output of a model.</summary>

@@ -124,6 +124,7 @@ public static partial class ModelManifestValidator
         ValidateInput(manifest.Input, errors);
         ValidateConditions(manifest, errors);
         ValidateOutput(manifest, errors);
+        ValidateCrop(manifest, errors);
 
         if (manifest.MaxBatch is null)
         {
@@ -209,6 +210,63 @@ public static partial class ModelManifestValidator
     /// <summary>True for a repository version: a positive integer without sign or leading zeros.</summary>
     public static bool IsValidVersion(string version) =>
         VersionPattern().IsMatch(version) && int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0;
+
+    private static void ValidateCrop(ModelManifest manifest, List<string> errors)
+    {
+        if (manifest.Crop is not { } crop)
+        {
+            return;
+        }
+        if (manifest.Kind != ModelKinds.AgeTransform)
+        {
+            errors.Add($"crop is only meaningful for kind '{ModelKinds.AgeTransform}'.");
+        }
+        if (crop.Size is null)
+        {
+            errors.Add("crop.size is missing.");
+        }
+        else if (manifest.Input is { } input && (crop.Size != input.Width || crop.Size != input.Height))
+        {
+            errors.Add($"crop.size {crop.Size} must equal the input's width and height ({input.Width} × {input.Height}).");
+        }
+        CheckFractionPoint("crop.leftEye", crop.LeftEye, errors);
+        CheckFractionPoint("crop.rightEye", crop.RightEye, errors);
+        CheckFractionPoint("crop.mouth", crop.Mouth, errors);
+        if (crop.LeftEye is [var lx, _] && crop.RightEye is [var rx, _] && !(lx < rx))
+        {
+            errors.Add("crop.leftEye must lie left of crop.rightEye.");
+        }
+        if (crop.LeftEye is [_, var ly] && crop.RightEye is [_, var ry] && crop.Mouth is [_, var my] && !(my > Math.Max(ly, ry)))
+        {
+            errors.Add("crop.mouth must lie below the eyes.");
+        }
+        if (crop.Mask is not { } mask)
+        {
+            errors.Add("crop.mask is missing.");
+            return;
+        }
+        CheckFractionPoint("crop.mask.centre", mask.Centre, errors);
+        if (mask.Radii is not [var rX, var rY] || !(rX > 0 && rX <= 1 && rY > 0 && rY <= 1))
+        {
+            errors.Add("crop.mask.radii must be two numbers in (0, 1].");
+        }
+        else if (mask.Feather is not { } feather || !(feather > 0 && feather < Math.Min(rX, rY)))
+        {
+            errors.Add("crop.mask.feather must be a number above 0 and below the smaller radius.");
+        }
+    }
+
+    private static void CheckFractionPoint(string field, IReadOnlyList<float>? point, List<string> errors)
+    {
+        if (point is null)
+        {
+            errors.Add($"{field} is missing.");
+        }
+        else if (point is not [var x, var y] || !(x >= 0 && x <= 1 && y >= 0 && y <= 1))
+        {
+            errors.Add($"{field} must be [x, y] with both in [0, 1] (fractions of the crop side).");
+        }
+    }
 
     private static void ValidateInput(ModelInputSpec? input, List<string> errors)
     {
