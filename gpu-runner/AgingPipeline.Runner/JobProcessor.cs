@@ -152,7 +152,7 @@ internal sealed class JobProcessor(
         {
             using (RunnerStages.Start(RunnerStages.Age))
             {
-                result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, options.Value.WriteContactSheet, cancellationToken).ConfigureAwait(false);
+                result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, contactSheetPreviews: options.Value.WriteContactSheet, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             RunnerStages.Add(RunnerStages.Decode, result.Timings.Decode);
             RunnerStages.Add(RunnerStages.Infer, result.Timings.Infer);

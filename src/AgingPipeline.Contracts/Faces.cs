@@ -63,3 +63,24 @@ public sealed record CropMask(float CentreX, float CentreY, float RadiusX, float
     /// <summary>Head and hair, chin and a little neck: centre (0.5, 0.5), radii 0.42 × 0.47, feather 0.08.</summary>
     public static CropMask Default { get; } = new(0.5f, 0.5f, 0.42f, 0.47f, 0.08f);
 }
+
+/// <summary>What part of a picture a job aged, for the job record, the API and the CLI.</summary>
+/// <param name="Requested">The region asked for.</param>
+/// <param name="Applied"><see cref="FacesApplied"/> or <see cref="WholeFrameApplied"/>.</param>
+/// <param name="Faces">The faces aged (boxes, keypoints, scores), empty for the whole frame.</param>
+/// <param name="Reason">Why the whole frame was aged (no face found, the model has no crop template, asked for),
+/// null when faces were aged.</param>
+public sealed record RegionOutcome(AgingRegion Requested, string Applied, IReadOnlyList<DetectedFace> Faces, string? Reason)
+{
+    /// <summary>The faces were aligned, aged and blended back; nothing else changed.</summary>
+    public const string FacesApplied = "faces";
+
+    /// <summary>The whole frame went through the model.</summary>
+    public const string WholeFrameApplied = "whole-frame";
+
+    /// <summary>The whole frame, for <paramref name="reason"/>.</summary>
+    public static RegionOutcome WholeFrame(AgingRegion requested, string reason) => new(requested, WholeFrameApplied, [], reason);
+
+    /// <summary>The faces <paramref name="faces"/>.</summary>
+    public static RegionOutcome OfFaces(AgingRegion requested, IReadOnlyList<DetectedFace> faces) => new(requested, FacesApplied, faces, null);
+}

@@ -26,6 +26,10 @@ public sealed record AgingResult(ImageInfo Input, IReadOnlyList<AgedImage> Outpu
     /// <summary>The input scaled for a contact sheet, when the caller asked for previews.</summary>
     public ContactSheetPreview? InputPreview { get; init; }
 
+    /// <summary>Which part of the picture was aged: the faces found (boxes, keypoints, scores) or the whole frame and
+    /// why.</summary>
+    public required RegionOutcome Region { get; init; }
+
     /// <summary>The tiles of this result's contact sheet: the input, then every output in order (with the previews
     /// made while the pixels were at hand, when there are any).</summary>
     /// <param name="input">The encoded input the result was made from.</param>
@@ -64,10 +68,11 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
     /// <param name="input">The encoded upload.</param>
     /// <param name="ages">Target ages in years.</param>
     /// <param name="model">The served ager.</param>
+    /// <param name="region">Faces, the whole frame, or faces when found (the default).</param>
     /// <param name="contactSheetPreviews">Also scale the input and every output for a contact sheet while their
     /// pixels are in memory (<see cref="AgingResult.ContactSheetTiles"/> then decodes nothing).</param>
     /// <param name="cancellationToken">Cancels waiting for the model.</param>
-    public async Task<AgingResult> AgeAsync(ReadOnlyMemory<byte> input, IReadOnlyList<int> ages, ServedModel model, bool contactSheetPreviews = false, CancellationToken cancellationToken = default)
+    public async Task<AgingResult> AgeAsync(ReadOnlyMemory<byte> input, IReadOnlyList<int> ages, ServedModel model, AgingRegion region = AgingRegion.Auto, bool contactSheetPreviews = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ages);
         ArgumentNullException.ThrowIfNull(model);
@@ -123,6 +128,7 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
         {
             Timings = new AgingTimings(decodeTime, inferTime, composeTime),
             InputPreview = inputPreview,
+            Region = RegionOutcome.WholeFrame(region, "Faces are not located yet."),
         };
     }
 
