@@ -10,9 +10,10 @@ using Xunit.Abstractions;
 
 namespace AgingPipeline.EndToEndTests;
 
-/// <summary>Every file of the hostile corpus (<c>../shared/corpus/pillow-test-images</c>: truncated streams, fuzzer
-/// crash files, decompression bombs, odd colour spaces, animations, formats we refuse) goes through the pipeline and
-/// ends as a succeeded job with decodable outputs or as a typed refusal, and nothing crashes.</summary>
+/// <summary>Every file of the hostile corpus (<see cref="TestCorpus"/>: <c>AGING_CORPUS</c>, else all 713 files of
+/// <c>../shared/corpus/pillow-test-images</c>, else the subset committed in <c>tests/fixtures/corpus</c>; truncated
+/// streams, fuzzer crash files, decompression bombs, odd colour spaces, animations, formats we refuse) goes through
+/// the pipeline and ends as a succeeded job with decodable outputs or as a typed refusal, and nothing crashes.</summary>
 /// <remarks>
 /// <para>CI (default): every file through the storage path (blob written directly, one target age) to a final job
 /// state; then every file through <c>POST /api/uploads</c>, checking the endpoint's answer (202, or problem details
@@ -28,9 +29,8 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
     public async Task Every_corpus_file_ends_as_aged_outputs_or_a_typed_refusal_through_both_paths_without_a_crash()
     {
         var stack = fixture.Stack;
-        var root = Path.Combine(RepoPaths.Corpus, "pillow-test-images");
-        Assert.True(Directory.Exists(root), $"The corpus is missing at {root}.");
-        var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        var root = TestCorpus.Images;
+        var files = TestCorpus.Files.ToArray();
         Assert.NotEmpty(files);
         int[] ages = RepoPaths.LongRun ? [20, 40, 60, 80] : [40];
         var agesText = UploadMetadata.FormatAges(ages);
@@ -277,7 +277,7 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
     private static string Report(IEnumerable<string> rows, int files, int[] ages)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Corpus: pillow-test-images, {files} files; ages {string.Join(",", ages)}; {(RepoPaths.LongRun ? "AGING_LONG=1" : "CI")} run, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Corpus: {TestCorpus.ImagesFolder} ({TestCorpus.Source.ToString().ToLowerInvariant()}: {TestCorpus.Root}), {files} files; ages {string.Join(",", ages)}; {(RepoPaths.LongRun ? "AGING_LONG=1" : "CI")} run, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         text.AppendLine();
         text.AppendLine("| path | files | ok (aged) | refused / failed by code | wall time | runner peak RSS (VmHWM) |");
         text.AppendLine("| --- | ---: | ---: | --- | ---: | ---: |");

@@ -1,5 +1,6 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
+using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.Imaging;
 
@@ -99,7 +100,7 @@ public sealed class ContactSheetRendererTests
     public void Refuses_tiles_that_are_not_acceptable_images()
     {
         var renderer = new ContactSheetRenderer(new ImagingOptions());
-        var error = Assert.Throws<PipelineException>(() => renderer.Render([new("input", TestPaths.CorpusFile("hopper.gif"))], ImageFormat.Jpeg));
+        var error = Assert.Throws<PipelineException>(() => renderer.Render([new("input", TestCorpus.ReadFile("hopper.gif"))], ImageFormat.Jpeg));
         Assert.Equal(PipelineErrorCode.UnsupportedFormat, error.Code);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
+using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.Imaging;
 
@@ -78,14 +79,14 @@ public sealed class ImageHeaderReaderTests
     public void Reads_the_exif_orientation(int orientation)
     {
         var file = orientation == 1 ? "hopper.jpg" : $"hopper_orientation_{orientation}.jpg";
-        var header = _reader.Read(TestPaths.CorpusFile(file));
+        var header = _reader.Read(TestCorpus.ReadFile(file));
         Assert.Equal(orientation, header.Orientation);
     }
 
     [Fact]
     public void Refuses_an_animated_webp()
     {
-        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestPaths.CorpusFile("iss634.webp")));
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestCorpus.ReadFile("iss634.webp")));
         Assert.Equal(PipelineErrorCode.TooManyFrames, error.Code);
         Assert.Contains("42 frames", error.Message, StringComparison.Ordinal);
     }
@@ -93,7 +94,7 @@ public sealed class ImageHeaderReaderTests
     [Fact]
     public void Refuses_an_animated_png_that_libvips_alone_would_read_as_a_still()
     {
-        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestPaths.CorpusFile("apng/delay.png")));
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestCorpus.ReadFile("apng/delay.png")));
         Assert.Equal(PipelineErrorCode.TooManyFrames, error.Code);
         Assert.Contains("4 frames", error.Message, StringComparison.Ordinal);
     }
@@ -102,7 +103,7 @@ public sealed class ImageHeaderReaderTests
     public void Accepts_an_animation_when_frames_are_allowed_and_decodes_its_first_frame()
     {
         var decoder = new ImageDecoder(new ImagingOptions { MaxFrames = 100 });
-        using var decoded = decoder.Decode(TestPaths.CorpusFile("iss634.webp"));
+        using var decoded = decoder.Decode(TestCorpus.ReadFile("iss634.webp"));
         Assert.Equal(42, decoded.Header.Frames);
         Assert.Equal((245, 245), (decoded.Width, decoded.Height));
     }
@@ -110,7 +111,7 @@ public sealed class ImageHeaderReaderTests
     [Fact]
     public void Reading_from_a_stream_gives_the_same_header_as_from_memory()
     {
-        var bytes = TestPaths.CorpusFile("hopper_orientation_6.jpg");
+        var bytes = TestCorpus.ReadFile("hopper_orientation_6.jpg");
         using var stream = new NonSeekableStream(bytes);
         var fromStream = _reader.Read(stream, bytes.Length);
         Assert.Equal(_reader.Read(bytes), fromStream);
@@ -128,7 +129,7 @@ public sealed class ImageHeaderReaderTests
     [Fact]
     public void A_broken_png_header_is_corrupt()
     {
-        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestPaths.CorpusFile("broken.png")));
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestCorpus.ReadFile("broken.png")));
         Assert.Equal(PipelineErrorCode.CorruptImage, error.Code);
         Assert.StartsWith("The PNG image is truncated or corrupt", error.Message, StringComparison.Ordinal);
     }

@@ -1,5 +1,6 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
+using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.Imaging;
 
@@ -23,7 +24,7 @@ public sealed class ImageSnifferTests
     [InlineData("hopper_bigtiff.tif", "TIFF image")]
     public void Refuses_other_formats_and_names_what_they_look_like(string file, string description)
     {
-        var bytes = TestPaths.CorpusFile(file);
+        var bytes = TestCorpus.ReadFile(file);
 
         Assert.Equal(ImageFormat.Unknown, ImageSniffer.Detect(bytes).Format);
         var error = Assert.Throws<PipelineException>(() => ImageSniffer.Sniff(bytes, s_all));
@@ -36,7 +37,7 @@ public sealed class ImageSnifferTests
     public void A_gif_renamed_to_png_is_refused_by_the_header_reader_too()
     {
         var reader = new ImageHeaderReader(new ImagingOptions());
-        var error = Assert.Throws<PipelineException>(() => reader.Read(TestPaths.CorpusFile("hopper.gif")));
+        var error = Assert.Throws<PipelineException>(() => reader.Read(TestCorpus.ReadFile("hopper.gif")));
         Assert.Equal(PipelineErrorCode.UnsupportedFormat, error.Code);
     }
 

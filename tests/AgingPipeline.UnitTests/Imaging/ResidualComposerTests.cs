@@ -1,6 +1,7 @@
 using System.Text;
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
+using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.Imaging;
 
@@ -99,7 +100,7 @@ public sealed class ResidualComposerTests
     [Fact]
     public void Strips_exif_gps_xmp_and_icc_metadata()
     {
-        var input = TestPaths.CorpusFile("exif_gps.jpg");
+        var input = TestCorpus.ReadFile("exif_gps.jpg");
         using (var original = TestImages.Load(input))
         {
             Assert.True(original.Contains("exif-data"), "precondition: the corpus file carries EXIF");

@@ -6,9 +6,6 @@ public static class RepoPaths
     /// <summary>The folder holding <c>AgingPipeline.sln</c>, found by walking up from the test binaries.</summary>
     public static string Root { get; } = FindRoot();
 
-    /// <summary>The shared test corpora, <c>../shared/corpus</c> relative to the repository root.</summary>
-    public static string Corpus => Path.GetFullPath(Path.Combine(Root, "..", "shared", "corpus"));
-
     /// <summary>Azurite, installed by <c>test.sh</c>/<c>run.sh</c> into <c>.local/npm</c> (or <c>AZURITE_BIN</c>).</summary>
     public static string Azurite =>
         Environment.GetEnvironmentVariable("AZURITE_BIN") is { Length: > 0 } overridden
