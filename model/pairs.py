@@ -40,6 +40,7 @@ def load_pairs(root: str, size: int, limit: int | None = None, min_ages: int = 2
         torch.save({"images": pairs.images, "ages": pairs.ages, "identity_rows": pairs.identity_rows,
                     "identities": pairs.identities}, cache_path + ".tmp")
         os.replace(cache_path + ".tmp", cache_path)
+        os.utime(cache_path)  # newer than the folder, whose mtime the rename itself just bumped
     return pairs
 
 

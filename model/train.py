@@ -55,6 +55,9 @@ def main(argv=None):
     ap.add_argument("--adv-warmup", type=float, default=0.0,
                     help="fraction of the --minutes budget trained with L1 only before the adversarial loss starts "
                          "(an L1 warm-up converges faster and gives the discriminator a sensible generator to judge)")
+    ap.add_argument("--adv-start-step", type=int, default=0,
+                    help="train with L1 only until this (total) step, then add the adversarial loss; unlike "
+                         "--adv-warmup it counts steps, so a resumed run does not repeat the warm-up")
     ap.add_argument("--age-critic", default="",
                     help="checkpoint of an age estimator trained at --size (train_estimator.py --size 64 --seed 11): "
                          "frozen, it reads the generated image's age and the generator is penalised by its distance "
@@ -69,6 +72,7 @@ def main(argv=None):
     ap.add_argument("--log", type=int, default=20)
     ap.add_argument("--sample", type=int, default=200)
     ap.add_argument("--save", type=int, default=200)
+    ap.add_argument("--save-minutes", type=float, default=8.0, help="also checkpoint at least this often")
     ap.add_argument("--sample-ages", default="10,20,40,60,80")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
@@ -128,6 +132,7 @@ def main(argv=None):
     deadline = time.time() + a.minutes * 60
     adv_from = time.time() + a.adv_warmup * a.minutes * 60
     start_step, start_time = step, time.time()
+    last_save = start_time
     sums = {"l1": 0.0, "g_adv": 0.0, "d": 0.0, "age": 0.0}
     while step < a.steps and time.time() < deadline:
         src, tgt, src_age, tgt_age = sample_batch(pairs, a.batch, rng)
@@ -135,7 +140,7 @@ def main(argv=None):
         cond = (tgt_age * AGE_SCALE).to(device)
 
         fake = (src + G(src, cond)).clamp(-1, 1)
-        adversarial = a.adv > 0 and time.time() >= adv_from
+        adversarial = a.adv > 0 and time.time() >= adv_from and step >= a.adv_start_step
         if adversarial:
             # Discriminator: real pairs vs generated ones (LSGAN).
             d_real = D(src, tgt, cond)
@@ -174,7 +179,7 @@ def main(argv=None):
             print(f"step {step} | {rate:.1f} img/s | ETA {int(left_s // 60)}m{int(left_s % 60):02d}s | "
                   f"L1 {sums['l1'] / a.log:.4f} G_adv {sums['g_adv'] / a.log:.3f} D {sums['d'] / a.log:.3f}"
                   f"{age_txt}"
-                  f"{'' if time.time() >= adv_from else ' (L1 warm-up)'}", flush=True)
+                  f"{'' if adversarial else ' (L1 warm-up)'}", flush=True)
             sums = dict.fromkeys(sums, 0.0)
         if step % a.sample == 0:
             G.eval()
@@ -185,8 +190,9 @@ def main(argv=None):
                     cols.append((fixed_src.to(device) + G(fixed_src.to(device), c)).clamp(-1, 1).cpu())
             G.train()
             save_grid(os.path.join(a.out, "samples", f"step{step:06d}.png"), fixed_src, cols)
-        if step % a.save == 0:
+        if step % a.save == 0 or time.time() - last_save >= a.save_minutes * 60:
             checkpoint()
+            last_save = time.time()
     checkpoint()
     print(f"stopped at step {step} after {(time.time() - start_time) / 60:.1f} min; checkpoint {ckpt_path}", flush=True)
 
