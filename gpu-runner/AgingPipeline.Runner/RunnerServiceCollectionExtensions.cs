@@ -24,6 +24,7 @@ internal static class RunnerServiceCollectionExtensions
             sp.GetRequiredService<StorageClients>(),
             sp.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(StorageResilience.PipelineName)));
         services.AddSingleton<ImageAger>();
+        services.AddFaceFinder();
         services.AddSingleton<PixelWorkGate>();
         services.AddSingleton<JobProcessor>();
         services.AddHostedService<JobWorker>();

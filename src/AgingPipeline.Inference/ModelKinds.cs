@@ -9,6 +9,10 @@ public static class ModelKinds
     /// <summary>Image in, estimated age in years out.</summary>
     public const string AgeEstimator = "age-estimator";
 
+    /// <summary>Image in, faces (boxes, scores, keypoints) out: one or more SSD networks (BlazeFace) in one version,
+    /// listed under <c>networks</c>.</summary>
+    public const string FaceDetector = "face-detector";
+
     /// <summary>Output is added to the input: <c>aged = clamp(input + residual)</c>.</summary>
     public const string ResidualOutput = "residual";
 
@@ -26,4 +30,7 @@ public static class ModelKinds
 
     /// <summary>The only layout supported by schema version 1.</summary>
     public const string LayoutNchw = "NCHW";
+
+    /// <summary>Channels-last, the layout of the TensorFlow-born face-detector networks.</summary>
+    public const string LayoutNhwc = "NHWC";
 }

@@ -32,6 +32,23 @@ public sealed record ModelManifest
     /// whole frame.</summary>
     public ModelCropSpec? Crop { get; init; }
 
+    /// <summary>The networks of a <c>face-detector</c> (each with its own file, hash, input and anchor layers); such a
+    /// manifest has no top-level <see cref="File"/>, <see cref="Input"/> or <see cref="Output"/>.</summary>
+    public IReadOnlyList<ModelNetworkSpec>? Networks { get; init; }
+
+    /// <summary>How a <c>face-detector</c>'s raw outputs become faces (thresholds, overlap removal, keypoints).</summary>
+    public ModelDetectionSpec? Detection { get; init; }
+
+    /// <summary>The 8-bit grey a <c>face-detector</c>'s input is letterboxed with and transparency composited on.</summary>
+    public int? PadValue { get; init; }
+
+    /// <summary>How the input is prepared, in words (documentation; <see cref="PadValue"/> and the input range are
+    /// what the code reads).</summary>
+    public string? Normalisation { get; init; }
+
+    /// <summary>Where a model that was not trained here came from, and what was changed (licence obligations).</summary>
+    public ModelSourceSpec? Source { get; init; }
+
     /// <summary>Free-form figures from <c>model/evaluate.py</c>.</summary>
     public JsonElement? Evaluation { get; init; }
 

@@ -85,9 +85,17 @@ public static partial class ModelManifestValidator
         {
             errors.Add("kind is missing.");
         }
-        else if (kind is not (ModelKinds.AgeTransform or ModelKinds.AgeEstimator))
+        else if (kind is not (ModelKinds.AgeTransform or ModelKinds.AgeEstimator or ModelKinds.FaceDetector))
         {
-            errors.Add($"kind '{kind}' is unknown (expected '{ModelKinds.AgeTransform}' or '{ModelKinds.AgeEstimator}').");
+            errors.Add($"kind '{kind}' is unknown (expected '{ModelKinds.AgeTransform}', '{ModelKinds.AgeEstimator}' or '{ModelKinds.FaceDetector}').");
+        }
+
+        if (kind == ModelKinds.FaceDetector)
+        {
+            // One version holds several networks, each with its own file, hash, opset and input.
+            ValidateFaceDetector(manifest, errors);
+            ValidateServing(manifest, errors);
+            return errors;
         }
 
         if (string.IsNullOrWhiteSpace(manifest.File))
@@ -125,7 +133,12 @@ public static partial class ModelManifestValidator
         ValidateConditions(manifest, errors);
         ValidateOutput(manifest, errors);
         ValidateCrop(manifest, errors);
+        ValidateServing(manifest, errors);
+        return errors;
+    }
 
+    private static void ValidateServing(ModelManifest manifest, List<string> errors)
+    {
         if (manifest.MaxBatch is null)
         {
             errors.Add("maxBatch is missing.");
@@ -147,8 +160,6 @@ public static partial class ModelManifestValidator
         {
             errors.Add($"evaluation must be an object (was {evaluation.ValueKind}).");
         }
-
-        return errors;
     }
 
     /// <summary>Returns every mismatch between the manifest and the graph's inputs and outputs; empty when they agree.</summary>

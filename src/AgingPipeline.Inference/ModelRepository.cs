@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using AgingPipeline.Contracts;
+using AgingPipeline.Inference.Faces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -262,9 +263,14 @@ public sealed class ModelRepository : IAsyncDisposable
         var logger = _loggerFactory.CreateLogger("AgingPipeline.Inference.Model." + name);
         AgerSession? ager = null;
         AgeEstimator? estimator = null;
+        FaceDetector? detector = null;
         try
         {
-            if (manifest.Kind == ModelKinds.AgeTransform)
+            if (manifest.Kind == ModelKinds.FaceDetector)
+            {
+                detector = FaceDetector.Load(directory, manifest, _options, CreateBatcher, logger);
+            }
+            else if (manifest.Kind == ModelKinds.AgeTransform)
             {
                 ager = AgerSession.Load(directory, manifest, _options, logger);
             }
@@ -283,13 +289,18 @@ public sealed class ModelRepository : IAsyncDisposable
             problems.Add($"the model file could not be read: {e.Message}");
             return (null, problems, manifest.Kind);
         }
+        if (detector is not null)
+        {
+            return (new ServedModel(manifest, directory, null, null, detector.Networks[0].Batcher, fingerprint, detector), [], manifest.Kind);
+        }
         IBatchModel model = (IBatchModel?)ager ?? estimator!;
-        var batcher = new DynamicBatcher(
-            model,
-            new DynamicBatcherOptions(model.MaxBatch, _options.MaxQueueDelay, _options.QueueCapacity),
-            _loggerFactory.CreateLogger<DynamicBatcher>());
-        return (new ServedModel(manifest, directory, ager, estimator, batcher, fingerprint), [], manifest.Kind);
+        return (new ServedModel(manifest, directory, ager, estimator, CreateBatcher(model), fingerprint), [], manifest.Kind);
     }
+
+    private DynamicBatcher CreateBatcher(IBatchModel model) => new(
+        model,
+        new DynamicBatcherOptions(model.MaxBatch, _options.MaxQueueDelay, _options.QueueCapacity),
+        _loggerFactory.CreateLogger<DynamicBatcher>());
 
     private static string Fingerprint(string directory)
     {

@@ -79,41 +79,7 @@ internal sealed class OnnxModelSession : IDisposable
             throw Invalid(label, [hashProblem]);
         }
 
-        using var sessionOptions = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            LogId = label,
-        };
-        if (options.IntraOpThreads > 0)
-        {
-            sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
-        }
-        if (options.InterOpThreads > 0)
-        {
-            sessionOptions.InterOpNumThreads = options.InterOpThreads;
-        }
-        var provider = "CPU";
-        if (options.UseTensorRt)
-        {
-            var cache = options.TensorRtCachePath ?? Path.Combine(Path.GetTempPath(), "aging-tensorrt-cache");
-            provider = TryAppendTensorRt(sessionOptions, options, cache, label, logger);
-        }
-        if (options.UseCuda || options.UseTensorRt)
-        {
-            var cuda = TryAppendCuda(sessionOptions, options.CudaDeviceId, label, logger);
-            provider = provider == "CPU" ? cuda : $"{provider}+{cuda}";
-        }
-
-        InferenceSession session;
-        try
-        {
-            session = new InferenceSession(modelPath, sessionOptions);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new PipelineException(PipelineErrorCode.InvalidModel, $"Model {label} is invalid: ONNX Runtime cannot load '{manifest.File}' ({e.Message}).", e);
-        }
+        var session = CreateSession(modelPath, options, label, logger, out var provider);
 
         OnnxModelSession? result = null;
         try
@@ -144,6 +110,47 @@ internal sealed class OnnxModelSession : IDisposable
                 session.Dispose();
             }
             throw;
+        }
+    }
+
+    /// <summary>Creates an ONNX Runtime session for <paramref name="modelPath"/> with the configured threads and execution
+    /// providers (falling back to the CPU with a warning); shared by every kind of model.</summary>
+    /// <exception cref="PipelineException"><see cref="PipelineErrorCode.InvalidModel"/> when the runtime cannot load it.</exception>
+    internal static InferenceSession CreateSession(string modelPath, InferenceOptions options, string label, ILogger logger, out string provider)
+    {
+        using var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            LogId = label,
+        };
+        if (options.IntraOpThreads > 0)
+        {
+            sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+        }
+        if (options.InterOpThreads > 0)
+        {
+            sessionOptions.InterOpNumThreads = options.InterOpThreads;
+        }
+        provider = "CPU";
+        if (options.UseTensorRt)
+        {
+            var cache = options.TensorRtCachePath ?? Path.Combine(Path.GetTempPath(), "aging-tensorrt-cache");
+            provider = TryAppendTensorRt(sessionOptions, options, cache, label, logger);
+        }
+        if (options.UseCuda || options.UseTensorRt)
+        {
+            var cuda = TryAppendCuda(sessionOptions, options.CudaDeviceId, label, logger);
+            provider = provider == "CPU" ? cuda : $"{provider}+{cuda}";
+        }
+
+        try
+        {
+            return new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new PipelineException(PipelineErrorCode.InvalidModel, $"Model {label} is invalid: ONNX Runtime cannot load '{Path.GetFileName(modelPath)}' ({e.Message}).", e);
         }
     }
 
@@ -282,12 +289,12 @@ internal sealed class OnnxModelSession : IDisposable
         }
     }
 
-    private static List<TensorSignature> Signatures(IReadOnlyDictionary<string, NodeMetadata> metadata) =>
+    internal static List<TensorSignature> Signatures(IReadOnlyDictionary<string, NodeMetadata> metadata) =>
         [.. metadata.Select(kv => new TensorSignature(
             kv.Key,
             kv.Value.IsTensor ? kv.Value.ElementType : null,
             kv.Value.IsTensor ? kv.Value.Dimensions.Select(d => (long)d).ToArray() : []))];
 
-    private static PipelineException Invalid(string label, IReadOnlyList<string> problems) =>
+    internal static PipelineException Invalid(string label, IReadOnlyList<string> problems) =>
         new(PipelineErrorCode.InvalidModel, $"Model {label} is invalid: " + string.Join(" ", problems.Select((p, i) => $"({i + 1}) {p}")));
 }

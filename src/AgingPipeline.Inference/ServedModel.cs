@@ -1,13 +1,16 @@
+using AgingPipeline.Inference.Faces;
+
 namespace AgingPipeline.Inference;
 
 /// <summary>A model version that passed every check and is being served, with its batcher.</summary>
-/// <remarks>Exactly one of <see cref="Ager"/> and <see cref="Estimator"/> is set, per the manifest's kind. Instances
+/// <remarks>Exactly one of <see cref="Ager"/>, <see cref="Estimator"/> and <see cref="Detector"/> is set, per the manifest's kind. Instances
 /// are owned by <see cref="ModelRepository"/>: when a version disappears or changes on disk it is taken out of
 /// service, its queued requests are run, and only then is its session disposed.</remarks>
 public sealed class ServedModel : IAsyncDisposable
 {
-    internal ServedModel(ModelManifest manifest, string directory, AgerSession? ager, AgeEstimator? estimator, DynamicBatcher batcher, string fingerprint)
+    internal ServedModel(ModelManifest manifest, string directory, AgerSession? ager, AgeEstimator? estimator, DynamicBatcher batcher, string fingerprint, FaceDetector? detector = null)
     {
+        Detector = detector;
         Manifest = manifest;
         Directory = directory;
         Ager = ager;
@@ -41,14 +44,18 @@ public sealed class ServedModel : IAsyncDisposable
     /// <summary>The session of an <c>age-estimator</c> model.</summary>
     public AgeEstimator? Estimator { get; }
 
-    /// <summary>The batcher that every request for this version goes through.</summary>
+    /// <summary>The networks of a <c>face-detector</c> model, each with its own batcher.</summary>
+    public FaceDetector? Detector { get; }
+
+    /// <summary>The batcher that every request for this version goes through (for a face detector, its first
+    /// network's; each network's is on <see cref="Detector"/>).</summary>
     public DynamicBatcher Batcher { get; }
 
-    /// <summary>The model (ager or estimator) behind the batcher.</summary>
-    public IBatchModel Model => (IBatchModel?)Ager ?? Estimator!;
+    /// <summary>The model (ager, estimator or first detector network) behind the batcher.</summary>
+    public IBatchModel Model => (IBatchModel?)Ager ?? (IBatchModel?)Estimator ?? Detector!.Networks[0];
 
     /// <summary>"CPU" or "CUDA:{device}".</summary>
-    public string ExecutionProvider => Ager?.ExecutionProvider ?? Estimator!.ExecutionProvider;
+    public string ExecutionProvider => Ager?.ExecutionProvider ?? Estimator?.ExecutionProvider ?? Detector!.ExecutionProvider;
 
     /// <summary>When this version was loaded.</summary>
     public DateTimeOffset LoadedAt { get; }
@@ -61,6 +68,10 @@ public sealed class ServedModel : IAsyncDisposable
         await Batcher.DisposeAsync().ConfigureAwait(false);
         Ager?.Dispose();
         Estimator?.Dispose();
+        if (Detector is not null)
+        {
+            await Detector.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }
 
