@@ -65,6 +65,12 @@ def load_template(manifest: str | None = None) -> CropTemplate:
                         tuple(mask["centre"]), tuple(mask["radii"]), float(mask["feather"]))
 
 
+def to_manifest(t: CropTemplate, size: int) -> dict:
+    """The manifest's ``crop`` object for a model of input side ``size``."""
+    return {"size": size, "leftEye": list(t.left_eye), "rightEye": list(t.right_eye), "mouth": list(t.mouth),
+            "mask": {"centre": list(t.mask_centre), "radii": list(t.mask_radii), "feather": t.mask_feather}}
+
+
 def fit_similarity(src, dst):
     """Least-squares similarity taking points ``src`` to ``dst`` (lists of (x, y)).
 

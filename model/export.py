@@ -20,6 +20,7 @@ import onnx
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import croptemplate  # noqa: E402
 from networks import AGE_SCALE, AgeEstimator, AgeUNet  # noqa: E402
 from pairs import load_pairs, to_unit  # noqa: E402
 
@@ -70,8 +71,12 @@ def export_ager(a):
         "conditions": [{"name": "target_age", "role": "target-age", "unit": "years", "scale": AGE_SCALE, "min": 5, "max": 90}],
         "output": {"name": "residual", "kind": "residual", "range": [-2.0, 2.0]},
         "maxBatch": 32,
+        # The head-crop template the model was trained in (charactergen.py renders into it); the pipeline aligns
+        # detected faces to it.
+        "crop": croptemplate.to_manifest(croptemplate.load_template(), size),
         "licence": "MIT (weights and training code); trained only on procedurally generated images",
-        "trainingData": "model/charactergen.py procedural character portraits, 1200 identities x 18 ages (5-90)",
+        "trainingData": "model/charactergen.py procedural character portraits rendered into the head-crop template "
+                        "with style randomisation, 1200 identities x 18 ages (5-90)",
         "training": {"steps": ck["step"], "config": cfg},
     })
     print(f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.1f} MB) from step {ck['step']}")
