@@ -141,8 +141,10 @@ internal static class ResidualBlend
     }
 
     /// <summary>output = clamp(trunc(input + delta + 0.5), 0, 255): round half up, as a truncating cast after + 0.5.</summary>
+    /// <remarks>Also the last step of the face blend (<see cref="Faces.FaceBlend"/>), so that both paths round alike; a
+    /// delta of exactly 0 gives the input byte back.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddClamped(ReadOnlySpan<byte> input, ReadOnlySpan<float> delta, Span<byte> output)
+    internal static void AddClamped(ReadOnlySpan<byte> input, ReadOnlySpan<float> delta, Span<byte> output)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated)

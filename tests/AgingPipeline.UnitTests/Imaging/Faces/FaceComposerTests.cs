@@ -132,6 +132,47 @@ public sealed class FaceComposerTests
         Assert.InRange(Math.Abs(feathered - 100), 0.3 * Math.Abs(expected - 100), 0.7 * Math.Abs(expected - 100));
     }
 
+    [Theory]
+    [InlineData(640, 480, 500, 0.7, 300, 260)]
+    [InlineData(333, 517, 260, -2.2, 20, 480)]
+    [InlineData(1500, 1100, 1400, 0.05, 760, 540)]
+    public void Every_pixel_inside_the_inner_ellipse_gets_the_full_residual_and_the_feather_a_part(int width, int height, double side, double angle, double x, double y)
+    {
+        // Grey 100 and +0.2 (+25.5 levels): the inner ellipse, computed here from the contract's numbers, must be 126
+        // everywhere, so no row or column of the face is skipped; the feather lies in between.
+        var input = new byte[width * height * 3];
+        Array.Fill(input, (byte)100);
+        using var decoded = _decoder.Decode(FaceTestData.Png(input, width, height, 3));
+        var face = FaceTestData.Aligned(side, angle, x, y);
+        var mask = Template.Mask;
+
+        var pixels = _composer.ComposePixels(decoded, [new(face, FaceTestData.ConstantResidual(Template.Size, 0.2f))], Template);
+
+        var inside = 0;
+        for (var py = 0; py < height; py++)
+        {
+            for (var px = 0; px < width; px++)
+            {
+                var (u, v) = face.Apply(px + 0.5, py + 0.5);
+                var dx = (u / Template.Size) - mask.CentreX;
+                var dy = (v / Template.Size) - mask.CentreY;
+                var innerX = mask.RadiusX - mask.Feather;
+                var innerY = mask.RadiusY - mask.Feather;
+                var value = pixels[((py * width) + px) * 3];
+                if ((dx * dx / (innerX * innerX)) + (dy * dy / (innerY * innerY)) < 0.999)
+                {
+                    inside++;
+                    Assert.Equal(126, value);
+                }
+                else
+                {
+                    Assert.InRange(value, (byte)100, (byte)126);
+                }
+            }
+        }
+        Assert.True(inside > 1000, "precondition: the inner ellipse covers part of the picture");
+    }
+
     [Fact]
     public void Two_faces_side_by_side_are_both_aged_and_the_gap_between_them_is_untouched()
     {
