@@ -1,3 +1,4 @@
+using AgingPipeline.Imaging.Faces;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,7 +10,8 @@ namespace AgingPipeline.Imaging;
 public static class ImagingServiceCollectionExtensions
 {
     /// <summary>Binds <see cref="ImagingOptions"/> from the <c>Imaging</c> section, validates them at start-up and
-    /// registers <see cref="ImageHeaderReader"/>, <see cref="ImageDecoder"/>, <see cref="ResidualComposer"/> and
+    /// registers <see cref="ImageHeaderReader"/>, <see cref="ImageDecoder"/>, <see cref="ResidualComposer"/>, the face
+    /// crop sampler and composer, and
     /// <see cref="ContactSheetRenderer"/> as singletons (they are stateless and thread-safe).</summary>
     public static IServiceCollection AddAgingImaging(this IServiceCollection services)
     {
@@ -19,6 +21,8 @@ public static class ImagingServiceCollectionExtensions
         services.AddSingleton(sp => new ImageHeaderReader(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
         services.AddSingleton(sp => new ImageDecoder(sp.GetRequiredService<ImageHeaderReader>()));
         services.AddSingleton(sp => new ResidualComposer(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        services.AddSingleton(sp => new FaceCropSampler(sp.GetRequiredService<IOptions<ImagingOptions>>().Value));
+        services.AddSingleton(sp => new FaceComposer(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
         services.AddSingleton(sp => new ContactSheetRenderer(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
         return services;
     }

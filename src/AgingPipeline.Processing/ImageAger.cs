@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
+using AgingPipeline.Imaging.Faces;
 using AgingPipeline.Inference;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AgingPipeline.Processing;
 
@@ -52,26 +55,63 @@ public sealed record AgingTimings(TimeSpan Decode, TimeSpan Infer, TimeSpan Comp
     public static AgingTimings Zero { get; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 }
 
-/// <summary>Ages one image at several target ages: decode under the limits, pack, infer through the model's batcher,
-/// compose at full resolution, encode. No storage here, so the same path serves the runner, the <c>aging</c> CLI, tests
-/// and tools.</summary>
-/// <remarks>The model input is decoded with shrink-on-load; the full-resolution input is decoded once and shared by
-/// every age. All ages of an image are queued on the batcher at once, so they (and other jobs' ages) share batches.
-/// Composition is CPU-bound libvips work and runs one age at a time per job so that concurrent jobs, not one job,
-/// use the cores.</remarks>
-public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, ModelRepository models)
+/// <summary>Ages one image at several target ages: decode under the limits, find the faces, align each head to the
+/// ager's crop template, infer through the model's batcher, blend the residuals back at full resolution, encode. No
+/// storage here, so the same path serves the runner, the <c>aging</c> CLI, tests and tools.</summary>
+/// <remarks>
+/// <para>Face-aware, as production re-ageing is (FaceFusion's age modifier, Disney's FRAN): with
+/// <see cref="AgingRegion.Auto"/> or <see cref="AgingRegion.Faces"/> and an ager whose manifest has a <c>crop</c>
+/// template, every face found (up to the finder's limit) is warped by a similarity transform from its eyes and mouth
+/// to the template, aged as one crop, and its residual is added back through the template's feathered mask — outside
+/// the masks the output is the input bit for bit. All faces × all ages are queued on the batcher at once, so they
+/// (and other jobs' crops) share batches. Without faces (none found under <see cref="AgingRegion.Auto"/>, an ager
+/// without a template, or <see cref="AgingRegion.Whole"/>) the whole frame goes through the model as before: the
+/// model input is decoded with shrink-on-load and the residual upsampled to full resolution. Which of the two
+/// happened, and why, is in <see cref="AgingResult.Region"/>.</para>
+/// <para>The full-resolution input is decoded once and shared by detection, sampling and every age. Composition is
+/// CPU-bound and runs one age at a time per job so that concurrent jobs, not one job, use the cores.</para>
+/// </remarks>
+public sealed class ImageAger(
+    ImageDecoder decoder,
+    ResidualComposer composer,
+    ModelRepository models,
+    FaceFinder faceFinder,
+    FaceCropSampler cropSampler,
+    FaceComposer faceComposer)
 {
+    /// <summary>Faces whose eyes are closer than this (in input pixels) are too small to age and are left alone.</summary>
+    public const float MinimumEyeDistance = 4f;
+
+    /// <summary>An ager with its own imaging services and face finder, for hosts without dependency injection (the
+    /// <c>aging</c> CLI, tests, tools); the runner gets the same objects from its container.</summary>
+    /// <param name="imaging">Imaging options (limits, libvips concurrency).</param>
+    /// <param name="models">The model repository serving the ager and the face detectors.</param>
+    /// <param name="faces">Face options; the defaults when null.</param>
+    /// <param name="loggerFactory">Where libvips and the finder log, if anywhere.</param>
+    public static ImageAger Create(ImagingOptions imaging, ModelRepository models, FaceOptions? faces = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(imaging);
+        return new ImageAger(
+            new ImageDecoder(imaging, loggerFactory),
+            new ResidualComposer(imaging, loggerFactory),
+            models,
+            new FaceFinder(models, Options.Create(faces ?? new FaceOptions()), loggerFactory?.CreateLogger<FaceFinder>()),
+            new FaceCropSampler(imaging),
+            new FaceComposer(imaging, loggerFactory));
+    }
+
     /// <summary>Ages <paramref name="input"/> with the ager <paramref name="model"/>.</summary>
     /// <exception cref="PipelineException">Input errors (UnsupportedFormat, CorruptImage, ImageTooLarge, TooManyPixels,
-    /// BadDimensions, TooManyFrames), InvalidAges, ModelNotFound (a source-age model without an estimator),
-    /// ModelFailed, Internal.</exception>
+    /// BadDimensions, TooManyFrames), InvalidAges, NoFaceFound (<see cref="AgingRegion.Faces"/> and no face),
+    /// InvalidRequest (<see cref="AgingRegion.Faces"/> with an ager that has no crop template), ModelNotFound (a
+    /// source-age model without an estimator, or no face detector served), ModelFailed, Internal.</exception>
     /// <param name="input">The encoded upload.</param>
     /// <param name="ages">Target ages in years.</param>
     /// <param name="model">The served ager.</param>
     /// <param name="region">Faces, the whole frame, or faces when found (the default).</param>
     /// <param name="contactSheetPreviews">Also scale the input and every output for a contact sheet while their
     /// pixels are in memory (<see cref="AgingResult.ContactSheetTiles"/> then decodes nothing).</param>
-    /// <param name="cancellationToken">Cancels waiting for the model.</param>
+    /// <param name="cancellationToken">Cancels waiting for the models.</param>
     public async Task<AgingResult> AgeAsync(ReadOnlyMemory<byte> input, IReadOnlyList<int> ages, ServedModel model, AgingRegion region = AgingRegion.Auto, bool contactSheetPreviews = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ages);
@@ -82,14 +122,109 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
         {
             throw new PipelineException(PipelineErrorCode.InvalidAges, "No target ages were given.");
         }
+        if (!Enum.IsDefined(region))
+        {
+            throw new ArgumentOutOfRangeException(nameof(region), region, "Unknown region.");
+        }
 
         var started = Stopwatch.GetTimestamp();
-        var tensor = new float[ager.ImageLength];
-        var geometry = decoder.DecodeForModel(input, ager.Width, ager.Height, tensor);
+        var template = ager.Manifest.Crop?.ToTemplate();
+        if (region == AgingRegion.Faces && template is null)
+        {
+            throw new PipelineException(PipelineErrorCode.InvalidRequest,
+                $"Model {model.Name}/{model.Version} has no head-crop template, so it cannot age faces only; use region auto or whole.");
+        }
         double? sourceAge = ager.SourceAge is null ? null : await EstimateSourceAgeAsync(input, cancellationToken).ConfigureAwait(false);
         var conditions = ages.Select(age => ager.EncodeConditions(age, sourceAge)).ToList();
 
         using var decoded = decoder.Decode(input);
+        RegionOutcome outcome;
+        if (region == AgingRegion.Whole)
+        {
+            outcome = RegionOutcome.WholeFrame(region, "The whole picture was asked for.");
+        }
+        else if (template is null)
+        {
+            outcome = RegionOutcome.WholeFrame(region, $"Model {model.Name}/{model.Version} has no head-crop template; it ages the whole picture.");
+        }
+        else
+        {
+            var faces = (await faceFinder.FindAsync(decoded, cancellationToken).ConfigureAwait(false))
+                .Where(f => Distance(f.LeftEye, f.RightEye) >= MinimumEyeDistance)
+                .ToList();
+            if (faces.Count == 0 && region == AgingRegion.Faces)
+            {
+                throw new PipelineException(PipelineErrorCode.NoFaceFound,
+                    "No face was found in the picture, and only faces were to be aged (region=faces). Use region auto or whole to age the whole picture.");
+            }
+            outcome = faces.Count == 0
+                ? RegionOutcome.WholeFrame(region, "No face was found in the picture.")
+                : RegionOutcome.OfFaces(region, faces);
+        }
+
+        return outcome.Applied == RegionOutcome.FacesApplied
+            ? await AgeFacesAsync(decoded, ager, model, template!, outcome, ages, conditions, started, contactSheetPreviews, cancellationToken).ConfigureAwait(false)
+            : await AgeWholeFrameAsync(input, decoded, ager, model, outcome, ages, conditions, started, contactSheetPreviews, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<AgingResult> AgeFacesAsync(
+        DecodedImage decoded, AgerSession ager, ServedModel model, CropTemplate template, RegionOutcome outcome, IReadOnlyList<int> ages,
+        List<float[]> conditions, long started, bool contactSheetPreviews, CancellationToken cancellationToken)
+    {
+        var faces = outcome.Faces;
+        var transforms = new SimilarityTransform[faces.Count];
+        var crops = new float[faces.Count][];
+        for (var f = 0; f < faces.Count; f++)
+        {
+            transforms[f] = SimilarityTransform.ToTemplate(faces[f], template);
+            crops[f] = new float[ager.ImageLength];
+            cropSampler.Sample(decoded, transforms[f], template, crops[f]);
+        }
+        var decodeTime = Stopwatch.GetElapsedTime(started);
+        var pending = conditions
+            .Select(c => crops.Select(crop => model.Batcher.InferAsync(crop, c, cancellationToken)).ToArray())
+            .ToList();
+        var inputPreview = contactSheetPreviews ? composer.Preview(decoded) : null;
+        var outputs = new List<AgedImage>(ages.Count);
+        var inferTime = TimeSpan.Zero;
+        var composeTime = TimeSpan.Zero;
+        for (var i = 0; i < ages.Count; i++)
+        {
+            var waiting = Stopwatch.GetTimestamp();
+            var results = await Task.WhenAll(pending[i]).ConfigureAwait(false);
+            inferTime += Stopwatch.GetElapsedTime(waiting);
+            cancellationToken.ThrowIfCancellationRequested();
+            var composing = Stopwatch.GetTimestamp();
+            var residuals = new FaceResidual[faces.Count];
+            for (var f = 0; f < faces.Count; f++)
+            {
+                residuals[f] = new FaceResidual(transforms[f], ToResidual(ager, results[f], crops[f]));
+            }
+            if (inputPreview is not null)
+            {
+                var (image, preview) = faceComposer.ComposeWithPreview(decoded, residuals, template, inputPreview);
+                outputs.Add(new AgedImage(ages[i], image) { Preview = preview });
+            }
+            else
+            {
+                outputs.Add(new AgedImage(ages[i], faceComposer.Compose(decoded, residuals, template)));
+            }
+            composeTime += Stopwatch.GetElapsedTime(composing);
+        }
+        return new AgingResult(decoded.Header, outputs)
+        {
+            Timings = new AgingTimings(decodeTime, inferTime, composeTime),
+            InputPreview = inputPreview,
+            Region = outcome,
+        };
+    }
+
+    private async Task<AgingResult> AgeWholeFrameAsync(
+        ReadOnlyMemory<byte> input, DecodedImage decoded, AgerSession ager, ServedModel model, RegionOutcome outcome, IReadOnlyList<int> ages,
+        List<float[]> conditions, long started, bool contactSheetPreviews, CancellationToken cancellationToken)
+    {
+        var tensor = new float[ager.ImageLength];
+        var geometry = decoder.DecodeForModel(input, ager.Width, ager.Height, tensor);
         var decodeTime = Stopwatch.GetElapsedTime(started);
         var pending = conditions.Select(c => model.Batcher.InferAsync(tensor, c, cancellationToken)).ToList();
         var inputPreview = contactSheetPreviews ? composer.Preview(decoded) : null;
@@ -103,16 +238,7 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
             inferTime += Stopwatch.GetElapsedTime(waiting);
             cancellationToken.ThrowIfCancellationRequested();
             var composing = Stopwatch.GetTimestamp();
-            float[] residual;
-            if (ager.OutputIsResidual)
-            {
-                residual = output;
-            }
-            else
-            {
-                residual = new float[output.Length];
-                TensorPacker.OutputImageToResidual(output, tensor, residual);
-            }
+            var residual = ToResidual(ager, output, tensor);
             if (inputPreview is not null)
             {
                 var (image, preview) = composer.ComposeWithPreview(decoded, residual, geometry, inputPreview);
@@ -128,9 +254,23 @@ public sealed class ImageAger(ImageDecoder decoder, ResidualComposer composer, M
         {
             Timings = new AgingTimings(decodeTime, inferTime, composeTime),
             InputPreview = inputPreview,
-            Region = RegionOutcome.WholeFrame(region, "Faces are not located yet."),
+            Region = outcome,
         };
     }
+
+    /// <summary>The model's output as a residual: itself, or the aged image minus the input it was given.</summary>
+    private static float[] ToResidual(AgerSession ager, float[] output, float[] input)
+    {
+        if (ager.OutputIsResidual)
+        {
+            return output;
+        }
+        var residual = new float[output.Length];
+        TensorPacker.OutputImageToResidual(output, input, residual);
+        return residual;
+    }
+
+    private static float Distance(Point2 a, Point2 b) => MathF.Sqrt(((a.X - b.X) * (a.X - b.X)) + ((a.Y - b.Y) * (a.Y - b.Y)));
 
     /// <summary>The tiles of a contact sheet: the input captioned "input", then each aged image captioned "age N".</summary>
     /// <remarks>One definition for every writer of contact sheets (the runner, the CLI, including a CLI run that

@@ -1,3 +1,4 @@
+using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
 using AgingPipeline.Processing;
@@ -66,7 +67,8 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
     [Fact]
     public async Task Ageing_to_80_is_judged_older_than_ageing_to_10_and_changes_the_image()
     {
-        // The real path: shrink-on-load decode, model, residual upsampled onto the full-resolution input, encode.
+        // The real whole-frame path (the estimator judges whole frames): shrink-on-load decode, model, residual
+        // upsampled onto the full-resolution input, encode.
         var imaging = new ImagingOptions();
         var decoder = new ImageDecoder(imaging);
         await using var repository = new ModelRepository(new InferenceOptions
@@ -78,7 +80,7 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
             RescanInterval = TimeSpan.Zero,
         });
         await repository.ScanAsync();
-        var ager = new ImageAger(decoder, new ResidualComposer(imaging), repository);
+        var ager = ImageAger.Create(imaging, repository);
         var model = repository.Get("character-ager");
         var estimator = repository.Get("age-estimator").Estimator!;
         var samples = Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "heldout"), "*_age30.png");
@@ -89,7 +91,7 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
         foreach (var sample in samples)
         {
             var bytes = File.ReadAllBytes(sample);
-            var result = await ager.AgeAsync(bytes, [10, 80], model);
+            var result = await ager.AgeAsync(bytes, [10, 80], model, AgingRegion.Whole);
             Assert.All(result.Outputs, o => Assert.Equal((result.Input.Width, result.Input.Height), (o.Image.Width, o.Image.Height)));
 
             var input = Pack(decoder, bytes, estimator);
