@@ -47,6 +47,9 @@ def main(argv=None):
     ap.add_argument("--depth", type=int, default=4, help="generator down-sampling levels")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr-warmup", type=int, default=0,
+                    help="ramp the learning rate linearly over the first N (total) steps: without normalisation "
+                         "layers a 4.9 M U-Net at 128² blew up at step ~100 with lr 5e-4 and no ramp")
     ap.add_argument("--l1", type=float, default=100.0)
     ap.add_argument("--l2", type=float, default=100.0,
                     help="weight of a squared-error term: it learns the large, certain changes (hair tone, face shape) "
@@ -135,6 +138,10 @@ def main(argv=None):
     last_save = start_time
     sums = {"l1": 0.0, "g_adv": 0.0, "d": 0.0, "age": 0.0}
     while step < a.steps and time.time() < deadline:
+        if a.lr_warmup:
+            for opt in (opt_g, opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = a.lr * min(1.0, (step + 1) / a.lr_warmup)
         src, tgt, src_age, tgt_age = sample_batch(pairs, a.batch, rng)
         src, tgt = src.to(device), tgt.to(device)
         cond = (tgt_age * AGE_SCALE).to(device)
