@@ -18,12 +18,14 @@ namespace AgingPipeline.Runner;
 /// (storage, model hiccups, bugs) leave the message to reappear after its visibility timeout; on the last allowed
 /// delivery it goes to the poison queue, where the poison handler fails the record with
 /// <see cref="PipelineErrorCode.RetriesExhausted"/>.</para>
+/// <para><see cref="PipelineErrorCode.NoFaceFound"/> (faces were required and the picture has none) is of the first
+/// kind: the same picture never grows a face, so the job fails at once with the ager's explanation.</para>
 /// </remarks>
 internal sealed class JobProcessor(
     JobQueue queue,
     JobStore jobs,
     JobBlobs blobs,
-    ImageAger ager,
+    IJobAger ager,
     ContactSheetRenderer contactSheets,
     PixelWorkGate pixelWork,
     ModelRepository models,
@@ -152,7 +154,7 @@ internal sealed class JobProcessor(
         {
             using (RunnerStages.Start(RunnerStages.Age))
             {
-                result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, contactSheetPreviews: options.Value.WriteContactSheet, cancellationToken: cancellationToken).ConfigureAwait(false);
+                result = await ager.AgeAsync(input.ToMemory(), message.TargetAges, model, message.Region, options.Value.WriteContactSheet, cancellationToken).ConfigureAwait(false);
             }
             RunnerStages.Add(RunnerStages.Decode, result.Timings.Decode);
             RunnerStages.Add(RunnerStages.Infer, result.Timings.Infer);
@@ -198,13 +200,16 @@ internal sealed class JobProcessor(
                 Height = result.Input.Height,
                 ModelName = model.Name,
                 ModelVersion = model.Version,
+                Region = message.Region,
+                RegionOutcome = result.Region,
                 ErrorCode = PipelineErrorCode.None,
                 ErrorMessage = null,
             }
             : r, cancellationToken).ConfigureAwait(false);
         PipelineMetrics.JobEntered(JobState.Succeeded, "runner");
-        logger.LogInformation("Job {JobId} succeeded: {Count} ages of a {Width}×{Height} {Format} with {Model}/{Version}.",
-            message.JobId, outputs.Count, result.Input.Width, result.Input.Height, result.Input.Format, model.Name, model.Version);
+        logger.LogInformation("Job {JobId} succeeded: {Count} ages of a {Width}×{Height} {Format} with {Model}/{Version}, {Applied} ({Faces} faces).",
+            message.JobId, outputs.Count, result.Input.Width, result.Input.Height, result.Input.Format, model.Name, model.Version,
+            result.Region.Applied, result.Region.Faces.Count);
         return JobOutcomes.Succeeded;
     }
 
@@ -239,6 +244,7 @@ internal sealed class JobProcessor(
                 TargetAges = message.TargetAges,
                 ModelName = message.ModelName,
                 ModelVersion = message.ModelVersion,
+                Region = message.Region,
                 CreatedAt = now,
                 UpdatedAt = now,
                 EnqueuedAt = now,

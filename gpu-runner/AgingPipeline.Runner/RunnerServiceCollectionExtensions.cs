@@ -25,6 +25,7 @@ internal static class RunnerServiceCollectionExtensions
             sp.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(StorageResilience.PipelineName)));
         services.AddSingleton<ImageAger>();
         services.AddFaceFinder();
+        services.AddSingleton<IJobAger, ImageJobAger>();
         services.AddSingleton<PixelWorkGate>();
         services.AddSingleton<JobProcessor>();
         services.AddHostedService<JobWorker>();

@@ -1,18 +1,24 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization;
 
 namespace AgingPipeline.Contracts;
 
 /// <summary>Which part of a picture is aged.</summary>
+/// <remarks>Written in JSON (job messages, job records, the API) by its wire names, the same words as in blob metadata,
+/// form fields and CLI options.</remarks>
 public enum AgingRegion
 {
     /// <summary>Every face found (aligned head crops blended back); the whole frame when no face is found. The
     /// default.</summary>
+    [JsonStringEnumMemberName("auto")]
     Auto = 0,
 
     /// <summary>Every face found; no face ends the job with <see cref="PipelineErrorCode.NoFaceFound"/>.</summary>
+    [JsonStringEnumMemberName("faces")]
     Faces = 1,
 
     /// <summary>The whole frame through the model, as before faces were located.</summary>
+    [JsonStringEnumMemberName("whole")]
     Whole = 2,
 }
 
@@ -57,6 +63,13 @@ public static class AgingRegions
     /// <see cref="PipelineErrorCode.InvalidRequest"/> and the accepted names.</summary>
     public static AgingRegion Parse(string? text) => TryParse(text, out var region)
         ? region.Value
-        : throw new PipelineException(PipelineErrorCode.InvalidRequest,
-            $"Unknown region '{text}': use one of {string.Join(", ", Names)}.");
+        : throw new PipelineException(PipelineErrorCode.InvalidRequest, UnknownMessage(text));
+
+    /// <summary>The refusal of a value that is not a region: the value (shortened) and the accepted names, so that the
+    /// API, the ingest function and the CLI all say the same.</summary>
+    public static string UnknownMessage(string? text)
+    {
+        var shown = text is null ? string.Empty : text.Length <= 20 ? text : text[..20] + "…";
+        return $"Unknown region '{shown}': use one of {string.Join(", ", Names)}.";
+    }
 }

@@ -15,6 +15,12 @@ namespace AgingPipeline.Contracts;
 /// <param name="ModelVersion">Model version, or null for the newest valid version.</param>
 /// <param name="BatchId">Optional batch the upload belongs to.</param>
 /// <param name="TraceParent">W3C trace context of the creating activity, so runner spans join the same trace.</param>
+/// <param name="Region">Which part of the picture to age; a message without it (written before regions existed)
+/// reads as <see cref="AgingRegion.Auto"/>.</param>
+/// <remarks>Fields are only ever added, optional and with a default that means what the message meant before they
+/// existed, and then the schema version stays: a runner of the previous build ignores the new field instead of
+/// poisoning every message during a rolling deployment. <see cref="CurrentSchemaVersion"/> changes only for a
+/// change an older reader would misunderstand.</remarks>
 public sealed record JobMessage(
     int SchemaVersion,
     string JobId,
@@ -25,7 +31,8 @@ public sealed record JobMessage(
     string ModelName,
     string? ModelVersion,
     string? BatchId,
-    string? TraceParent)
+    string? TraceParent,
+    AgingRegion Region = AgingRegion.Auto)
 {
     /// <summary>The schema version this build writes and reads.</summary>
     public const int CurrentSchemaVersion = 1;
@@ -35,6 +42,7 @@ public sealed record JobMessage(
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, WriteIndented = false)]
 [JsonSerializable(typeof(JobMessage))]
 [JsonSerializable(typeof(JobRecord))]
+[JsonSerializable(typeof(RegionOutcome))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext
 {
 }

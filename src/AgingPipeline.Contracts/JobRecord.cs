@@ -20,6 +20,13 @@ public sealed record JobRecord
     public IReadOnlyList<int> TargetAges { get; init; } = [];
     public string? ModelName { get; init; }
     public string? ModelVersion { get; init; }
+    /// <summary>The region asked for (upload metadata <c>region</c>, or the configured default).</summary>
+    /// <remarks>Records written before regions existed have none and read as <see cref="AgingRegion.Auto"/>, which is
+    /// what their jobs were given.</remarks>
+    public AgingRegion Region { get; init; }
+    /// <summary>What a succeeded job aged: the faces (boxes, keypoints, scores) or the whole frame and why; null
+    /// until the job succeeds, and on records written before regions existed.</summary>
+    public RegionOutcome? RegionOutcome { get; init; }
     public string? Format { get; init; }
     public int? Width { get; init; }
     public int? Height { get; init; }

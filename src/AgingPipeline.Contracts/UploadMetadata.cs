@@ -12,6 +12,9 @@ public static class UploadMetadata
     public const string Model = "model";
     public const string ModelVersion = "modelversion";
     public const string BatchId = "batchid";
+    /// <summary>Which part of the picture is aged: <c>auto</c>, <c>faces</c> or <c>whole</c> (see
+    /// <see cref="AgingRegions"/>).</summary>
+    public const string Region = "region";
     /// <summary>Percent-encoded original file name (display only).</summary>
     public const string OriginalName = "originalname";
 

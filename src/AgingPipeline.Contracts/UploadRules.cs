@@ -40,6 +40,12 @@ public sealed class UploadRules
     /// <summary>Model used when an upload names none.</summary>
     public string DefaultModel { get; set; } = "character-ager";
 
+    /// <summary>Region aged when an upload names none (default <see cref="AgingRegion.Auto"/>: the faces found, else
+    /// the whole frame).</summary>
+    /// <remarks>Auto, so that a program that writes a bare blob gets a result whether or not a face is found; a
+    /// deployment that serves only portraits may prefer <see cref="AgingRegion.Faces"/>.</remarks>
+    public AgingRegion DefaultRegion { get; set; } = AgingRegion.Auto;
+
     /// <summary>Checks the rules themselves; returns the problems found (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -71,6 +77,10 @@ public sealed class UploadRules
         if (!UploadMetadata.IsValidModelName(DefaultModel))
         {
             problems.Add($"{nameof(DefaultModel)} '{DefaultModel}' is not a valid model name.");
+        }
+        if (!Enum.IsDefined(DefaultRegion))
+        {
+            problems.Add($"{nameof(DefaultRegion)} must be one of {string.Join(", ", AgingRegions.Names)}.");
         }
         return problems;
     }
@@ -115,7 +125,9 @@ public sealed class UploadRules
 /// <param name="ModelVersion">Model version, or null for the newest.</param>
 /// <param name="BatchId">Batch id, or null.</param>
 /// <param name="OriginalName">The user's file name for display, or null.</param>
-public sealed record UploadOptions(IReadOnlyList<int> Ages, string ModelName, string? ModelVersion, string? BatchId, string? OriginalName)
+/// <param name="Region">Which part of the picture is aged.</param>
+public sealed record UploadOptions(
+    IReadOnlyList<int> Ages, string ModelName, string? ModelVersion, string? BatchId, string? OriginalName, AgingRegion Region = AgingRegion.Auto)
 {
     /// <summary>Reads upload options from blob metadata, applying <paramref name="rules"/> for defaults and limits.</summary>
     /// <param name="metadata">Blob metadata (keys compared case-insensitively); null for none.</param>
@@ -130,7 +142,7 @@ public sealed record UploadOptions(IReadOnlyList<int> Ages, string ModelName, st
     public static bool TryRead(IDictionary<string, string>? metadata, UploadRules rules, out UploadOptions options, out PipelineException? error)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        options = new UploadOptions(rules.DefaultAges.Distinct().Order().ToArray(), rules.DefaultModel, null, null, null);
+        options = new UploadOptions(rules.DefaultAges.Distinct().Order().ToArray(), rules.DefaultModel, null, null, null, rules.DefaultRegion);
         error = null;
         var ages = Lookup(metadata, UploadMetadata.Ages);
         IReadOnlyList<int> parsedAges = options.Ages;
@@ -172,7 +184,18 @@ public sealed record UploadOptions(IReadOnlyList<int> Ages, string ModelName, st
                 "The batch id may only contain lowercase letters, digits and dashes (at most 64 characters).");
             return false;
         }
-        options = new UploadOptions(parsedAges, model, version, batch, UploadMetadata.DecodeOriginalName(Lookup(metadata, UploadMetadata.OriginalName)));
+        var regionText = Lookup(metadata, UploadMetadata.Region);
+        var region = rules.DefaultRegion;
+        if (!string.IsNullOrWhiteSpace(regionText))
+        {
+            if (!AgingRegions.TryParse(regionText, out var parsedRegion))
+            {
+                error = new PipelineException(PipelineErrorCode.InvalidRequest, AgingRegions.UnknownMessage(regionText.Trim()));
+                return false;
+            }
+            region = parsedRegion.Value;
+        }
+        options = new UploadOptions(parsedAges, model, version, batch, UploadMetadata.DecodeOriginalName(Lookup(metadata, UploadMetadata.OriginalName)), region);
         return true;
     }
 
@@ -183,6 +206,7 @@ public sealed record UploadOptions(IReadOnlyList<int> Ages, string ModelName, st
         {
             [UploadMetadata.Ages] = UploadMetadata.FormatAges(Ages),
             [UploadMetadata.Model] = ModelName,
+            [UploadMetadata.Region] = Region.ToWireName(),
         };
         if (ModelVersion is not null)
         {

@@ -19,6 +19,7 @@ internal static class BatchCommand
         };
         var batchId = new Option<string?>("--batch-id") { Description = "Batch id to use for a new batch (default: a random one; a resumed batch keeps its own)." };
         var model = common.Model();
+        var region = common.Region();
         var connection = common.Connection();
         var accountUrl = common.AccountUrl();
         var noWait = new Option<bool>("--no-wait") { Description = "Upload only; follow and download later by running the same command again (or 'aging get')." };
@@ -31,7 +32,7 @@ internal static class BatchCommand
         var force = common.Force();
         var command = new Command("batch", "Upload a folder to the pipeline as one batch (storage → OnImageUploaded → runner), follow it live and download the results into a mirrored folder. Resumable: run the same command again after Ctrl-C or a crash; nothing is uploaded twice and only new results are downloaded.")
         {
-            input, ages, outFolder, batchId, model, connection, accountUrl, noWait, interval, timeout, force,
+            input, ages, outFolder, batchId, model, region, connection, accountUrl, noWait, interval, timeout, force,
         };
         AgingCli.SetAction(command, common, console, async (parse, output, ct) =>
         {
@@ -57,7 +58,8 @@ internal static class BatchCommand
                 !parse.GetValue(noWait),
                 TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(interval), 0.05, 60)),
                 parse.GetValue(timeout) is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : null,
-                parse.GetValue(force));
+                parse.GetValue(force),
+                CliArguments.ParseRegion(parse.GetValue(region)));
             var storage = await StorageConnection.ConnectAsync(parse.GetValue(connection), parse.GetValue(accountUrl), ct).ConfigureAwait(false);
             var session = new BatchSession(storage, output);
             var report = await ProgressDisplay.RunAsync(output.Console, output.ShowProgress,

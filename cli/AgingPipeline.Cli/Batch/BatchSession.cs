@@ -18,6 +18,7 @@ namespace AgingPipeline.Cli.Batch;
 /// <param name="PollInterval">Time between two looks at the job records.</param>
 /// <param name="Timeout">Give up following after this long; null waits until every job has finished.</param>
 /// <param name="Force">Download outputs again even when they exist locally.</param>
+/// <param name="Region">Region asked for, or null (resume, or the pipeline's default, auto).</param>
 internal sealed record BatchSettings(
     string InputRoot,
     string OutputRoot,
@@ -27,7 +28,8 @@ internal sealed record BatchSettings(
     bool Wait,
     TimeSpan PollInterval,
     TimeSpan? Timeout,
-    bool Force);
+    bool Force,
+    AgingRegion? Region = null);
 
 /// <summary>One run of <c>aging batch</c>: upload what is missing, follow the jobs, download what is new.</summary>
 /// <remarks>
@@ -61,14 +63,14 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
         var started = Stopwatch.GetTimestamp();
         var store = OpenState(settings);
         AtomicFile.CleanUpAbandoned(settings.OutputRoot);
-        var (batchId, ages, modelName, modelVersion) = store.Read(s => (s.BatchId, (IReadOnlyList<int>)[.. s.Ages], s.ModelName, s.ModelVersion));
-        var options = new UploadOptions(ages, modelName, modelVersion, batchId, OriginalName: null);
+        var (batchId, ages, modelName, modelVersion, region) = store.Read(s => (s.BatchId, (IReadOnlyList<int>)[.. s.Ages], s.ModelName, s.ModelVersion, s.Region));
+        var options = new UploadOptions(ages, modelName, modelVersion, batchId, OriginalName: null, region);
         var local = new Dictionary<string, FileReport>(StringComparer.Ordinal);
         try
         {
             var planned = Plan(settings, store, local);
             output.Note(string.Create(CultureInfo.InvariantCulture,
-                $"Batch {batchId}: {planned.Count} image(s) from {settings.InputRoot}, ages {UploadMetadata.FormatAges(ages)}, model {modelName}{(modelVersion is null ? string.Empty : ":" + modelVersion)}, storage {storage.Account}."));
+                $"Batch {batchId}: {planned.Count} image(s) from {settings.InputRoot}, ages {UploadMetadata.FormatAges(ages)}, model {modelName}{(modelVersion is null ? string.Empty : ":" + modelVersion)}, region {region.ToWireName()}, storage {storage.Account}."));
             await UploadAsync(planned, options, store, progress, cancellationToken).ConfigureAwait(false);
             store.Save();
             if (settings.Wait)
@@ -122,6 +124,7 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
                 Ages = [.. ages],
                 ModelName = settings.Model.Name ?? CliArguments.Rules.DefaultModel,
                 ModelVersion = settings.Model.Version,
+                Region = settings.Region ?? AgingRegion.Auto,
                 CreatedAt = DateTimeOffset.UtcNow,
             });
         }
@@ -151,6 +154,11 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
         {
             throw new PipelineException(PipelineErrorCode.InvalidRequest,
                 $"Batch {state.BatchId} in {settings.OutputRoot} uses model {state.ModelName}{(state.ModelVersion is null ? string.Empty : ":" + state.ModelVersion)}: {resume}.");
+        }
+        if (settings.Region is { } region && region != state.Region)
+        {
+            throw new PipelineException(PipelineErrorCode.InvalidRequest,
+                $"Batch {state.BatchId} in {settings.OutputRoot} ages region {state.Region.ToWireName()}, not {region.ToWireName()}: {resume}.");
         }
         output.Note($"Resuming batch {state.BatchId} ({state.Files.Count} file(s) uploaded before).");
         return store;
@@ -363,6 +371,8 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
                 entry.State = state;
                 entry.ErrorCode = record is { State: JobState.Failed } ? record.ErrorCode : null;
                 entry.ErrorMessage = record is { State: JobState.Failed } ? record.ErrorMessage : null;
+                entry.AppliedRegion = record?.RegionOutcome?.Applied;
+                entry.Faces = record?.RegionOutcome?.Faces.Count;
             });
         }
         return new PollOutcome(changed, finished);
@@ -376,7 +386,8 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
 
     private RunReport BuildReport(BatchSettings settings, BatchStateStore store, Dictionary<string, FileReport> local, TimeSpan elapsed)
     {
-        var (state, entries) = store.Read(s => (s, s.Files.ToDictionary(f => f.Key, f => (f.Value.State, f.Value.ErrorCode, f.Value.ErrorMessage, f.Value.JobId), StringComparer.Ordinal)));
+        var (state, entries) = store.Read(s => (s, s.Files.ToDictionary(
+            f => f.Key, f => (f.Value.State, f.Value.ErrorCode, f.Value.ErrorMessage, f.Value.JobId, f.Value.AppliedRegion, f.Value.Faces), StringComparer.Ordinal)));
         var files = new List<FileReport>(local.Values);
         foreach (var (path, failure) in _failures)
         {
@@ -397,7 +408,7 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
             }
             else if (entry.State == JobStateNames.Succeeded && _downloaded.ContainsKey(path))
             {
-                fileReport = new FileReport(path, FileResults.Done, Outputs: written, JobId: entry.JobId);
+                fileReport = new FileReport(path, FileResults.Done, Outputs: written, JobId: entry.JobId, AppliedRegion: entry.AppliedRegion, Faces: entry.Faces);
             }
             else
             {
@@ -412,7 +423,7 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
             .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var figures = new BatchFigures(state.BatchId, state.Account, _uploaded, _adopted, _alreadyUploaded, _downloadedFiles, jobStates);
         var model = state.ModelName + (state.ModelVersion is null ? string.Empty : ":" + state.ModelVersion);
-        var report = RunReport.Create("batch", settings.InputRoot, settings.OutputRoot, files, elapsed, model, state.Ages, figures);
+        var report = RunReport.Create("batch", settings.InputRoot, settings.OutputRoot, files, elapsed, model, state.Ages, figures, state.Region);
         if (!settings.Wait && report.ExitCode == ExitCodes.Incomplete)
         {
             report = report with { ExitCode = ExitCodes.Success };

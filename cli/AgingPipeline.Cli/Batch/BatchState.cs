@@ -34,6 +34,12 @@ internal sealed class BatchFileEntry
 
     /// <summary>The failure reason of a failed job.</summary>
     public string? ErrorMessage { get; set; }
+
+    /// <summary>What a succeeded job aged: <c>faces</c> or <c>whole-frame</c>.</summary>
+    public string? AppliedRegion { get; set; }
+
+    /// <summary>How many faces a succeeded job aged.</summary>
+    public int? Faces { get; set; }
 }
 
 /// <summary>The state file of a batch run (<c>.aging-batch.json</c> in the output folder).</summary>
@@ -69,6 +75,10 @@ internal sealed class BatchState
 
     /// <summary>Model version, or null for the newest.</summary>
     public string? ModelVersion { get; set; }
+
+    /// <summary>Region, written into every upload's metadata; state files written before regions existed read as
+    /// <see cref="AgingRegion.Auto"/>, which is what their uploads were given.</summary>
+    public AgingRegion Region { get; set; }
 
     /// <summary>When the batch was started.</summary>
     public DateTimeOffset CreatedAt { get; set; }

@@ -71,7 +71,8 @@ internal static class GetCommand
             return result.Written.Count == 0
                 ? new FileReport(relative, FileResults.Skipped, Reason: "outputs already exist", JobId: member.JobId)
                 : new FileReport(relative, FileResults.Done,
-                    Outputs: [.. result.Written.Select(p => Path.GetRelativePath(outputRoot, p).Replace(Path.DirectorySeparatorChar, '/'))], JobId: member.JobId);
+                    Outputs: [.. result.Written.Select(p => Path.GetRelativePath(outputRoot, p).Replace(Path.DirectorySeparatorChar, '/'))], JobId: member.JobId,
+                    AppliedRegion: record.RegionOutcome?.Applied, Faces: record.RegionOutcome?.Faces.Count);
         }
         catch (PipelineException e) when (!e.IsTransient)
         {

@@ -57,6 +57,19 @@ internal static class CliArguments
         return new ModelChoice(name, version);
     }
 
+    /// <summary>Parses <c>--region auto|faces|whole</c>; null when the option was not given.</summary>
+    /// <exception cref="PipelineException"><see cref="PipelineErrorCode.InvalidRequest"/> with the accepted names.</exception>
+    public static AgingRegion? ParseRegion(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        return AgingRegions.TryParse(text, out var region) && !string.IsNullOrWhiteSpace(text)
+            ? region
+            : throw new PipelineException(PipelineErrorCode.InvalidRequest, $"--region: {AgingRegions.UnknownMessage(text.Trim())}");
+    }
+
     /// <summary>Checks a batch id given with <c>--batch-id</c> or as an argument.</summary>
     /// <exception cref="PipelineException"><see cref="PipelineErrorCode.InvalidRequest"/> when malformed.</exception>
     public static string CheckId(string id, string what)

@@ -35,6 +35,13 @@ internal sealed class CliOptions
         Description = "Model as name[:version] (default: character-ager, newest valid version).",
     };
 
+    /// <summary>Which part of each picture is aged.</summary>
+    public Option<string?> Region() => new("--region", "-r")
+    {
+        Description = "What to age: auto (the faces found, else the whole picture; default), faces (the faces found; a picture without one fails with NoFaceFound) or whole (the whole picture).",
+        HelpName = "auto|faces|whole",
+    };
+
     /// <summary>Root of a local model repository.</summary>
     public Option<string?> Models() => new("--models")
     {

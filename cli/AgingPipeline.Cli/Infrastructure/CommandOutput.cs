@@ -129,11 +129,29 @@ internal sealed class CommandOutput(CliConsole console, bool json, bool quiet)
         var rate = report.ElapsedSeconds > 0 ? (counts.Done + counts.Failed) / report.ElapsedSeconds : 0;
         console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{counts.Done} done, {counts.Skipped} skipped, {counts.Failed} failed{(counts.Incomplete > 0 ? $", {counts.Incomplete} incomplete" : string.Empty)}; {counts.OutputsWritten} outputs written in {report.ElapsedSeconds:0.0} s ({rate:0.0} files/s)."));
+        if (RegionLine(report.Files) is { } regionLine)
+        {
+            console.Out.WriteLine(regionLine);
+        }
         if (footer is not null)
         {
             console.Out.WriteLine(footer);
         }
         return report.ExitCode;
+    }
+
+    /// <summary>"Aged: 3 file(s) by their faces (4 faces), 1 as the whole picture.", or null when no file says what was
+    /// aged.</summary>
+    internal static string? RegionLine(IReadOnlyList<FileReport> files)
+    {
+        var faces = files.Where(f => f.AppliedRegion == RegionOutcome.FacesApplied).ToList();
+        var whole = files.Count(f => f.AppliedRegion == RegionOutcome.WholeFrameApplied);
+        if (faces.Count == 0 && whole == 0)
+        {
+            return null;
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Aged: {faces.Count} file(s) by their faces ({faces.Sum(f => f.Faces ?? 0)} faces), {whole} as the whole picture.");
     }
 
     /// <summary>A table cell of plain text (never parsed as markup).</summary>

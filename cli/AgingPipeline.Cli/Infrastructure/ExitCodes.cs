@@ -84,6 +84,7 @@ internal static class ExitCodes
         PipelineErrorCode.NotFound => "Check the id: 'aging status' takes a job id or a batch id as printed by 'aging batch'.",
         PipelineErrorCode.TooManyFrames => "Animations are not supported; export a single frame.",
         PipelineErrorCode.Busy => "Try again in a moment.",
+        PipelineErrorCode.NoFaceFound => "Use --region auto or whole for pictures without faces.",
         PipelineErrorCode.Internal => "This is a bug: report it with the command line (AGING_DEBUG=1 prints the details).",
         _ => "See 'aging --help'.",
     };
@@ -140,6 +141,7 @@ internal static class ExitCodes
         PipelineErrorCode.NotFound => "No such job or batch.",
         PipelineErrorCode.TooManyFrames => "Animated images are not accepted.",
         PipelineErrorCode.Busy => "The same work is being done elsewhere right now.",
+        PipelineErrorCode.NoFaceFound => "Faces were required (--region faces) but none was found.",
         PipelineErrorCode.Internal => "An unexpected error (a bug).",
         _ => code.ToString(),
     };

@@ -27,13 +27,18 @@ internal static class FileResults
 /// <param name="Reason">Why it failed or was skipped; the state of an incomplete one.</param>
 /// <param name="Outputs">Outputs written by this run, relative to the output root.</param>
 /// <param name="JobId">The pipeline job, in batch mode.</param>
+/// <param name="AppliedRegion">What was aged, for files aged by this run (or whose job succeeded): <c>faces</c> or
+/// <c>whole-frame</c> (<see cref="RegionOutcome.Applied"/>).</param>
+/// <param name="Faces">How many faces were aged (0 for the whole frame), with <paramref name="AppliedRegion"/>.</param>
 internal sealed record FileReport(
     string Input,
     string Result,
     PipelineErrorCode? Code = null,
     string? Reason = null,
     IReadOnlyList<string>? Outputs = null,
-    string? JobId = null);
+    string? JobId = null,
+    string? AppliedRegion = null,
+    int? Faces = null);
 
 /// <summary>Counts of a run.</summary>
 internal sealed record RunCounts(int Total, int Done, int Skipped, int Failed, int Incomplete, int OutputsWritten);
@@ -74,6 +79,9 @@ internal sealed record RunReport
     /// <summary>The target ages.</summary>
     public IReadOnlyList<int>? Ages { get; init; }
 
+    /// <summary>The region asked for: <c>auto</c>, <c>faces</c> or <c>whole</c>.</summary>
+    public AgingRegion? Region { get; init; }
+
     /// <summary>Files per result.</summary>
     public required RunCounts Counts { get; init; }
 
@@ -94,7 +102,7 @@ internal sealed record RunReport
 
     /// <summary>Builds the counts, failure tally and exit code from the file reports.</summary>
     public static RunReport Create(string command, string input, string output, IReadOnlyList<FileReport> files, TimeSpan elapsed,
-        string? model = null, IReadOnlyList<int>? ages = null, BatchFigures? batch = null)
+        string? model = null, IReadOnlyList<int>? ages = null, BatchFigures? batch = null, AgingRegion? region = null)
     {
         ArgumentNullException.ThrowIfNull(files);
         var failed = files.Where(f => f.Result == FileResults.Failed).ToList();
@@ -111,6 +119,7 @@ internal sealed record RunReport
             Output = output,
             Model = model,
             Ages = ages,
+            Region = region,
             Counts = new RunCounts(
                 files.Count,
                 files.Count(f => f.Result == FileResults.Done),

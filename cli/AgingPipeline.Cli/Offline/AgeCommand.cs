@@ -20,6 +20,7 @@ internal static class AgeCommand
         var outFolder = new Option<string>("--out", "-o") { Description = "Output folder; the input's folder structure is mirrored below it.", Required = true };
         var force = common.Force();
         var model = common.Model();
+        var region = common.Region();
         var models = common.Models();
         var jobs = new Option<int?>("--jobs", "-j")
         {
@@ -28,7 +29,7 @@ internal static class AgeCommand
         var noSheet = new Option<bool>("--no-contact-sheet") { Description = "Do not write a contact sheet (input and every age side by side) per image." };
         var command = new Command("age", "Age local images offline, in this process (no storage, no pipeline). Outputs are named like the pipeline's: {stem}.age{N}.{ext} and {stem}.contact.{ext}; existing outputs are skipped.")
         {
-            input, ages, outFolder, force, model, models, jobs, noSheet,
+            input, ages, outFolder, force, model, region, models, jobs, noSheet,
         };
         AgingCli.SetAction(command, common, console, (parse, output, ct) => RunAsync(
             new AgeArguments(
@@ -39,13 +40,14 @@ internal static class AgeCommand
                 parse.GetValue(model),
                 parse.GetValue(models),
                 parse.GetValue(jobs),
-                !parse.GetValue(noSheet)),
+                !parse.GetValue(noSheet),
+                parse.GetValue(region)),
             output,
             ct));
         return command;
     }
 
-    private sealed record AgeArguments(string Input, string[]? Ages, string Output, bool Force, string? Model, string? Models, int? Jobs, bool ContactSheet);
+    private sealed record AgeArguments(string Input, string[]? Ages, string Output, bool Force, string? Model, string? Models, int? Jobs, bool ContactSheet, string? Region);
 
     private static async Task<int> RunAsync(AgeArguments arguments, CommandOutput output, CancellationToken cancellationToken)
     {
@@ -54,6 +56,7 @@ internal static class AgeCommand
         var outputRoot = CliArguments.FullPath(arguments.Output);
         var ages = CliArguments.ParseAges(arguments.Ages);
         var choice = CliArguments.ParseModel(arguments.Model);
+        var region = CliArguments.ParseRegion(arguments.Region) ?? AgingRegion.Auto;
         if (!File.Exists(inputPath) && !Directory.Exists(inputPath))
         {
             throw new PipelineException(PipelineErrorCode.InvalidRequest, $"The input {inputPath} does not exist.");
@@ -70,8 +73,6 @@ internal static class AgeCommand
         var jobs = ResolveJobs(arguments.Jobs, output);
 
         var imaging = new ImagingOptions { VipsConcurrency = Math.Max(1, Environment.ProcessorCount / jobs) };
-        var decoder = new ImageDecoder(imaging);
-        var composer = new ResidualComposer(imaging);
         var contactSheets = new ContactSheetRenderer(imaging);
         await using var repository = await ModelLoader.OpenAsync(ModelRoots.Resolve(arguments.Models), cancellationToken).ConfigureAwait(false);
         var model = ModelLoader.GetAger(repository, choice, ages);
@@ -88,10 +89,10 @@ internal static class AgeCommand
             throw new PipelineException(PipelineErrorCode.InvalidRequest, $"The output folder {outputRoot} could not be created: {e.Message}", e);
         }
         output.Note(string.Create(CultureInfo.InvariantCulture,
-            $"Ageing {planned.Count} file(s) from {inputPath} to ages {UploadMetadata.FormatAges(ages)} with {model.Name}/{model.Version} ({model.ExecutionProvider}), {jobs} at a time."));
+            $"Ageing {planned.Count} file(s) from {inputPath} to ages {UploadMetadata.FormatAges(ages)} with {model.Name}/{model.Version} ({model.ExecutionProvider}), region {region.ToWireName()}, {jobs} at a time."));
 
-        var settings = new OfflineSettings(outputRoot, ages, model, jobs, arguments.Force, arguments.ContactSheet);
-        var engine = new OfflineAger(new ImageAger(decoder, composer, repository), contactSheets, imaging);
+        var settings = new OfflineSettings(outputRoot, ages, model, jobs, arguments.Force, arguments.ContactSheet, region);
+        var engine = new OfflineAger(ImageAger.Create(imaging, repository), contactSheets, imaging);
         var reports = await ProgressDisplay.RunAsync(output.Console, output.ShowProgress, async sink =>
         {
             var line = sink.Add("ageing", planned.Count, "img");
@@ -113,7 +114,7 @@ internal static class AgeCommand
         }).ConfigureAwait(false);
 
         var report = RunReport.Create("age", inputPath, outputRoot, reports, Stopwatch.GetElapsedTime(started),
-            $"{model.Name}/{model.Version}", ages);
+            $"{model.Name}/{model.Version}", ages, region: region);
         if (planned.Count == 0)
         {
             output.Note($"No file found under {inputPath}.");

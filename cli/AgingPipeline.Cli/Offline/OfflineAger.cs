@@ -13,7 +13,9 @@ namespace AgingPipeline.Cli.Offline;
 /// <param name="Jobs">Images processed at once.</param>
 /// <param name="Force">Write outputs that exist already.</param>
 /// <param name="ContactSheet">Write a contact sheet per input.</param>
-internal sealed record OfflineSettings(string OutputRoot, IReadOnlyList<int> Ages, ServedModel Model, int Jobs, bool Force, bool ContactSheet);
+/// <param name="Region">Which part of each picture is aged.</param>
+internal sealed record OfflineSettings(
+    string OutputRoot, IReadOnlyList<int> Ages, ServedModel Model, int Jobs, bool Force, bool ContactSheet, AgingRegion Region = AgingRegion.Auto);
 
 /// <summary>Ages local files with <see cref="ImageAger"/>, the runner's own decode → batch → infer → compose path,
 /// and writes the outputs next to each other in a mirrored folder tree.</summary>
@@ -96,9 +98,11 @@ internal sealed class OfflineAger(ImageAger ager, ContactSheetRenderer contactSh
 
         var written = new List<string>();
         var outputs = new Dictionary<int, ReadOnlyMemory<byte>>();
+        RegionOutcome? region = null;
         if (missing.Count > 0)
         {
-            var result = await ager.AgeAsync(input, missing, settings.Model, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var result = await ager.AgeAsync(input, missing, settings.Model, settings.Region, cancellationToken: cancellationToken).ConfigureAwait(false);
+            region = result.Region;
             foreach (var output in result.Outputs)
             {
                 await WriteAsync(agePaths[output.Age], output.Image.Content, settings.OutputRoot, written, cancellationToken).ConfigureAwait(false);
@@ -115,7 +119,7 @@ internal sealed class OfflineAger(ImageAger ager, ContactSheetRenderer contactSh
             var sheet = contactSheets.Render(tiles, file.Format);
             await WriteAsync(sheetPath, sheet.Content, settings.OutputRoot, written, cancellationToken).ConfigureAwait(false);
         }
-        return new FileReport(file.Input.RelativePath, FileResults.Done, Outputs: written);
+        return new FileReport(file.Input.RelativePath, FileResults.Done, Outputs: written, AppliedRegion: region?.Applied, Faces: region?.Faces.Count);
     }
 
     private static async Task WriteAsync(string path, ReadOnlyMemory<byte> content, string root, List<string> written, CancellationToken cancellationToken)

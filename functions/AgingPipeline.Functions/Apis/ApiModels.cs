@@ -25,6 +25,7 @@ public sealed record UploadAcceptedJob(string JobId, string FileName, string Blo
 /// <param name="Format">Sniffed format.</param>
 /// <param name="Width">Width in pixels, when known.</param>
 /// <param name="Height">Height in pixels, when known.</param>
+/// <param name="Region">The region asked for and, once the job has succeeded, what was aged.</param>
 /// <param name="Outputs">Aged images with short-lived download links.</param>
 /// <param name="ContactSheetUrl">Download link of the contact sheet, when there is one.</param>
 /// <param name="Error">Why the job failed.</param>
@@ -45,6 +46,7 @@ public sealed record JobStatusResponse(
     string? Format,
     int? Width,
     int? Height,
+    JobRegionResponse? Region,
     IReadOnlyList<JobOutputLink> Outputs,
     string? ContactSheetUrl,
     JobErrorResponse? Error,
@@ -53,6 +55,30 @@ public sealed record JobStatusResponse(
     DateTimeOffset? UpdatedAt,
     DateTimeOffset? CompletedAt,
     DateTimeOffset? LinksExpireAt);
+
+/// <summary>Which part of the picture a job ages, and what it aged.</summary>
+/// <param name="Requested"><c>auto</c>, <c>faces</c> or <c>whole</c>.</param>
+/// <param name="Applied"><c>faces</c> (the faces found were aged, nothing else changed) or <c>whole-frame</c>; null
+/// until the job has succeeded.</param>
+/// <param name="Faces">The faces aged: box, score and six keypoints (eyes, nose, mouth, ears as seen in the picture),
+/// all in pixels of the input with its EXIF orientation applied (the job's <c>width</c> × <c>height</c>); empty for
+/// the whole frame and until the job has succeeded.</param>
+/// <param name="Reason">Why the whole frame was aged (no face found, asked for, the model has no head crop); null
+/// otherwise.</param>
+public sealed record JobRegionResponse(string Requested, string? Applied, IReadOnlyList<Contracts.DetectedFace> Faces, string? Reason)
+{
+    /// <summary>The region part of <paramref name="record"/>.</summary>
+    public static JobRegionResponse From(Contracts.JobRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var outcome = record.RegionOutcome;
+        return new JobRegionResponse(
+            Contracts.AgingRegions.ToWireName(outcome?.Requested ?? record.Region),
+            outcome?.Applied,
+            outcome?.Faces ?? [],
+            outcome?.Reason);
+    }
+}
 
 /// <summary>One aged output.</summary>
 /// <param name="Age">Target age in years.</param>
@@ -78,7 +104,10 @@ public sealed record BatchStatusResponse(string BatchId, int Total, IReadOnlyDic
 /// <param name="OriginalName">The user's file name.</param>
 /// <param name="ErrorCode">Why it failed, if it did.</param>
 /// <param name="StatusUrl">Where to get the job with its download links.</param>
-public sealed record BatchJobResponse(string JobId, string State, string? OriginalName, string? ErrorCode, string StatusUrl);
+/// <param name="AppliedRegion">What a succeeded job aged: <c>faces</c> or <c>whole-frame</c>; null before.</param>
+/// <param name="FaceCount">How many faces a succeeded job aged; null before.</param>
+public sealed record BatchJobResponse(
+    string JobId, string State, string? OriginalName, string? ErrorCode, string StatusUrl, string? AppliedRegion = null, int? FaceCount = null);
 
 /// <summary>User-facing state names.</summary>
 public static class JobStateNames

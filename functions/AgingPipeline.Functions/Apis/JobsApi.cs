@@ -100,7 +100,9 @@ public static class JobsApi
                     JobStateNames.StatusUrl(candidate.JobId, candidate.Blob))
                 : new BatchJobResponse(candidate.JobId, JobStateNames.For(stored.Record.State), stored.Record.OriginalName,
                     stored.Record.ErrorCode == PipelineErrorCode.None ? null : stored.Record.ErrorCode.ToString(),
-                    JobStateNames.StatusUrl(candidate.JobId, stored.Record.InputBlob));
+                    JobStateNames.StatusUrl(candidate.JobId, stored.Record.InputBlob),
+                    stored.Record.RegionOutcome?.Applied,
+                    stored.Record.RegionOutcome?.Faces.Count);
         }).ConfigureAwait(false);
 
         if (entries.IsEmpty)
@@ -114,7 +116,7 @@ public static class JobsApi
     }
 
     private static JobStatusResponse Pending(string jobId, string blob) => new(
-        jobId, JobStateNames.Pending, blob, Path.GetFileName(blob), null, [], null, null, null, null, null, [], null, null, 0, null, null, null, null);
+        jobId, JobStateNames.Pending, blob, Path.GetFileName(blob), null, [], null, null, null, null, null, null, [], null, null, 0, null, null, null, null);
 
     private static async Task<JobStatusResponse> ToResponseAsync(JobRecord record, BlobReadLinks links, StorageOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -144,6 +146,7 @@ public static class JobsApi
             record.Format,
             record.Width,
             record.Height,
+            JobRegionResponse.From(record),
             outputs,
             contactSheet,
             error,

@@ -82,7 +82,9 @@ public static class WebFormApi
             ["image/png", "image/jpeg", "image/webp"],
             [".png", ".jpg", ".jpeg", ".webp"],
             options.Value.MaxFilesPerRequest,
-            options.Value.MaxRequestBytes));
+            options.Value.MaxRequestBytes,
+            r.DefaultRegion.ToWireName(),
+            AgingRegions.Names));
     }
 
     /// <summary>Streams a zip of a finished job's outputs and contact sheet, built while the blobs are read.</summary>
@@ -356,6 +358,8 @@ public static class WebFormApi
 /// <param name="AcceptedExtensions">File name extensions of the accepted types.</param>
 /// <param name="MaxFilesPerRequest">Most files in one upload request.</param>
 /// <param name="MaxRequestBytes">Largest upload request in bytes.</param>
+/// <param name="DefaultRegion">The region selected when the page opens (<c>auto</c>, <c>faces</c> or <c>whole</c>).</param>
+/// <param name="Regions">The region names accepted.</param>
 public sealed record WebFormConfig(
     IReadOnlyList<int> DefaultAges,
     IReadOnlyList<int> PresetAges,
@@ -369,4 +373,6 @@ public sealed record WebFormConfig(
     IReadOnlyList<string> AcceptedTypes,
     IReadOnlyList<string> AcceptedExtensions,
     int MaxFilesPerRequest,
-    long MaxRequestBytes);
+    long MaxRequestBytes,
+    string DefaultRegion,
+    IReadOnlyList<string> Regions);

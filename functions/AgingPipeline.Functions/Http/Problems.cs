@@ -15,7 +15,7 @@ public static class Problems
         PipelineErrorCode.UnsupportedFormat => StatusCodes.Status415UnsupportedMediaType,
         PipelineErrorCode.ImageTooLarge => StatusCodes.Status413PayloadTooLarge,
         PipelineErrorCode.CorruptImage or PipelineErrorCode.TooManyPixels or PipelineErrorCode.BadDimensions
-            or PipelineErrorCode.TooManyFrames => StatusCodes.Status422UnprocessableEntity,
+            or PipelineErrorCode.TooManyFrames or PipelineErrorCode.NoFaceFound => StatusCodes.Status422UnprocessableEntity,
         PipelineErrorCode.InvalidAges or PipelineErrorCode.InvalidRequest or PipelineErrorCode.ModelNotFound => StatusCodes.Status400BadRequest,
         PipelineErrorCode.NotFound or PipelineErrorCode.InputGone => StatusCodes.Status404NotFound,
         PipelineErrorCode.StorageUnavailable or PipelineErrorCode.Busy => StatusCodes.Status503ServiceUnavailable,
@@ -76,6 +76,8 @@ public static class Problems
         PipelineErrorCode.InputGone => "Input no longer available",
         PipelineErrorCode.StorageUnavailable => "Storage unavailable",
         PipelineErrorCode.Busy => "Busy, retry later",
+        PipelineErrorCode.TooManyFrames => "Animated images are not accepted",
+        PipelineErrorCode.NoFaceFound => "No face found",
         _ => "Unexpected error",
     };
 }

@@ -64,6 +64,7 @@ public sealed class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<P
                 TargetAges = message.TargetAges,
                 ModelName = message.ModelName,
                 ModelVersion = message.ModelVersion,
+                Region = message.Region,
                 ErrorCode = PipelineErrorCode.RetriesExhausted,
                 ErrorMessage = "Processing was abandoned after repeated failures; the job record was missing.",
                 CreatedAt = now,

@@ -144,6 +144,7 @@ public sealed class UploadIngestor
             TargetAges = options.Ages,
             ModelName = options.ModelName,
             ModelVersion = options.ModelVersion,
+            Region = options.Region,
             Format = header.Format == ImageFormat.Unknown ? null : header.Format.ToString().ToLowerInvariant(),
             Width = header.Width,
             Height = header.Height,
@@ -171,9 +172,10 @@ public sealed class UploadIngestor
             return new IngestOutcome(IngestStatus.Refused, jobId, refusal.Code, $"Refused {invocation.BlobName} ({refusal.Code}): {refusal.Message}");
         }
         await EnqueueAsync(record, cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("Upload {Blob} queued as job {JobId} for ages {Ages}", invocation.BlobName, jobId, UploadMetadata.FormatAges(record.TargetAges));
+        _logger.LogInformation("Upload {Blob} queued as job {JobId} for ages {Ages}, region {Region}",
+            invocation.BlobName, jobId, UploadMetadata.FormatAges(record.TargetAges), record.Region.ToWireName());
         return new IngestOutcome(IngestStatus.Queued, jobId, PipelineErrorCode.None,
-            $"Queued job {jobId} for {invocation.BlobName} at ages {UploadMetadata.FormatAges(record.TargetAges)}.");
+            $"Queued job {jobId} for {invocation.BlobName} at ages {UploadMetadata.FormatAges(record.TargetAges)}, region {record.Region.ToWireName()}.");
     }
 
     /// <summary>Decides what a repeated delivery does with an existing record.</summary>
@@ -219,7 +221,8 @@ public sealed class UploadIngestor
             record.ModelName ?? _rules.DefaultModel,
             record.ModelVersion,
             record.BatchId,
-            PipelineTelemetry.CurrentTraceParent());
+            PipelineTelemetry.CurrentTraceParent(),
+            record.Region);
         await _queue.EnqueueAsync(message, cancellationToken).ConfigureAwait(false);
         var enqueuedAt = _time.GetUtcNow();
         await _jobs.UpdateAsync(record.JobId, current => current.EnqueuedAt is not null

@@ -56,7 +56,7 @@ public sealed record UploadBatch(string BatchId, IReadOnlyList<UploadedFile> Fil
 /// the file name plus the sniffed extension, so a name like <c>../../etc/passwd</c> becomes <c>passwd.png</c> inside
 /// the batch folder. The commit is create-only: an existing blob is never overwritten (that would silently
 /// replace someone's input and start a new job).</para>
-/// <para>Form fields (<c>ages</c>, <c>batchId</c>, <c>model</c>, <c>modelVersion</c>) must come before the files,
+/// <para>Form fields (<c>ages</c>, <c>batchId</c>, <c>model</c>, <c>modelVersion</c>, <c>region</c>) must come before the files,
 /// as browsers send them in order: the batch id is part of each blob's name and must be known before the first
 /// block is staged.</para>
 /// </remarks>
@@ -140,7 +140,7 @@ public sealed class MultipartUploadProcessor
                     if (staged.Count > 0)
                     {
                         throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
-                            $"The form field '{Truncate(name)}' comes after a file; send the fields (ages, batchId, model) before the files.");
+                            $"The form field '{Truncate(name)}' comes after a file; send the fields (ages, batchId, model, region) before the files.");
                     }
                     var value = await ReadFieldAsync(section, name, cancellationToken).ConfigureAwait(false);
                     if (!fields.TryGetValue(name, out var values))
@@ -267,7 +267,17 @@ public sealed class MultipartUploadProcessor
         {
             throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The model version must be a positive whole number.");
         }
-        return new UploadOptions(ages, model, version, batchId, OriginalName: null);
+        var regionText = Single(fields, "region");
+        var region = _rules.DefaultRegion;
+        if (regionText is not null)
+        {
+            if (!AgingRegions.TryParse(regionText, out var parsed))
+            {
+                throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, AgingRegions.UnknownMessage(regionText));
+            }
+            region = parsed.Value;
+        }
+        return new UploadOptions(ages, model, version, batchId, OriginalName: null, region);
     }
 
     private static string? Single(Dictionary<string, List<string>> fields, string name)

@@ -6,6 +6,8 @@
 (() => {
   const STORE_KEY = 'agingpipeline.jobs.v1';
   const AGES_KEY = 'agingpipeline.ages.v1';
+  const REGION_KEY = 'agingpipeline.region.v1';
+  const REGIONS = ['auto', 'faces', 'whole'];
   const MAX_STORED_JOBS = 200;
   const PARALLEL_UPLOADS = 3;
   const POLL_FIRST_MS = 1000;
@@ -17,6 +19,12 @@
     defaultAges: [20, 40, 60, 80], presetAges: [10, 20, 40, 60, 80], minAge: 5, maxAge: 90, maxAgesPerImage: 8,
     maxBytes: 50 * 1024 * 1024, maxPixels: 40000000, minDimension: 16, maxDimension: 12000,
     acceptedTypes: ['image/png', 'image/jpeg', 'image/webp'], acceptedExtensions: ['.png', '.jpg', '.jpeg', '.webp'],
+    defaultRegion: 'auto',
+  };
+
+  /** Messages for error codes a person can act on better than on the server's sentence. */
+  const FRIENDLY_ERRORS = {
+    NoFaceFound: 'No face was found in this picture, and “Faces only” was chosen. Pick “Faces when found (auto)” or “Whole picture” and add it again.',
   };
 
   const STATE_LABELS = {
@@ -34,6 +42,7 @@
   };
 
   let config = FALLBACK_CONFIG;
+  let selectedRegion = 'auto';
   const selectedAges = new Set();
   const items = [];
   const uploadQueue = [];
@@ -135,6 +144,55 @@
       if (validAge(age) && selectedAges.size < config.maxAgesPerImage) selectedAges.add(age);
     }
     renderChips();
+
+    let rememberedRegion = null;
+    try {
+      rememberedRegion = localStorage.getItem(REGION_KEY);
+    } catch { /* storage disabled */ }
+    selectRegion(REGIONS.includes(rememberedRegion) ? rememberedRegion
+      : REGIONS.includes(config.defaultRegion) ? config.defaultRegion : 'auto');
+  }
+
+  // ---------- region ----------
+
+  function regionInputs() {
+    return [...document.querySelectorAll('input[name="region"]')];
+  }
+
+  function selectRegion(region) {
+    selectedRegion = region;
+    for (const input of regionInputs()) input.checked = input.value === region;
+  }
+
+  for (const input of regionInputs()) {
+    input.addEventListener('change', () => {
+      if (!input.checked) return;
+      selectedRegion = input.value;
+      try {
+        localStorage.setItem(REGION_KEY, selectedRegion);
+      } catch { /* the choice is simply not remembered */ }
+    });
+  }
+
+  /** "aged: 2 faces", "aged: whole picture — no face found", or '' before the job has succeeded. */
+  function regionLine(job) {
+    const region = job && job.region;
+    if (!region || !region.applied) return '';
+    if (region.applied === 'faces') {
+      const count = Array.isArray(region.faces) ? region.faces.length : 0;
+      return `aged: ${count} face${count === 1 ? '' : 's'}`;
+    }
+    if (region.requested === 'whole') return 'aged: whole picture';
+    const reason = typeof region.reason === 'string' && region.reason
+      ? region.reason.replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase()) : 'no face found';
+    return `aged: whole picture — ${reason}`;
+  }
+
+  /** The face boxes of a job, checked, in pixels of the orientation-applied input. */
+  function facesOf(job) {
+    const faces = job && job.region && Array.isArray(job.region.faces) ? job.region.faces : [];
+    return faces.filter((f) => f && f.box && [f.box.x, f.box.y, f.box.width, f.box.height].every(Number.isFinite)
+      && f.box.width > 0 && f.box.height > 0);
   }
 
   function validAge(age) {
@@ -336,6 +394,7 @@
     const batchId = newBatchId();
     for (const item of readyItems()) {
       item.ages = ages;
+      item.region = selectedRegion;
       item.batchId = batchId;
       item.state = 'uploading';
       item.progress = 0;
@@ -365,6 +424,7 @@
       const form = new FormData();
       form.append('ages', item.ages.join(','));
       form.append('batchId', item.batchId);
+      form.append('region', item.region || selectedRegion);
       form.append('files', item.file, item.name);
       const xhr = new XMLHttpRequest();
       item.xhr = xhr;
@@ -405,8 +465,8 @@
 
   function problemOf(body, status) {
     const code = body && typeof body.code === 'string' ? body.code : `HTTP${status}`;
-    const message = body && typeof body.detail === 'string' ? body.detail
-      : body && typeof body.title === 'string' ? body.title : `The server answered ${status}.`;
+    const message = FRIENDLY_ERRORS[code] || (body && typeof body.detail === 'string' ? body.detail
+      : body && typeof body.title === 'string' ? body.title : `The server answered ${status}.`);
     return { code, message, retryable: status === 0 || status >= 500 };
   }
 
@@ -464,7 +524,7 @@
       default: item.state = 'queued'; break;
     }
     item.error = job.error && item.state === 'failed'
-      ? { code: String(job.error.code || 'Failed'), message: String(job.error.message || 'The job failed.') }
+      ? { code: String(job.error.code || 'Failed'), message: FRIENDLY_ERRORS[job.error.code] || String(job.error.message || 'The job failed.') }
       : null;
     update(item);
     if (item.state !== before) {
@@ -490,7 +550,7 @@
       .filter((i) => i.jobId && i.statusUrl)
       .slice(0, MAX_STORED_JOBS)
       .map((i) => ({
-        jobId: i.jobId, statusUrl: i.statusUrl, name: i.name, size: i.size, ages: i.ages, batchId: i.batchId,
+        jobId: i.jobId, statusUrl: i.statusUrl, name: i.name, size: i.size, ages: i.ages, region: i.region, batchId: i.batchId,
         state: i.state, error: i.error && { code: i.error.code, message: i.error.message },
       }));
     try {
@@ -510,6 +570,7 @@
       const item = {
         key: nextKey++, file: null, name: String(entry.name || 'image'), size: Number(entry.size) || 0,
         ages: Array.isArray(entry.ages) ? entry.ages.filter(Number.isInteger) : null, batchId: entry.batchId,
+        region: REGIONS.includes(entry.region) ? entry.region : null,
         jobId: String(entry.jobId), statusUrl, progress: 1, restored: true,
         // The last known state shows at once; the first poll brings fresh links (or a newer state).
         state: ['queued', 'processing', 'done', 'failed'].includes(entry.state) ? entry.state : 'queued',
@@ -542,6 +603,7 @@
     const detail = el('span', { class: 'detail' });
     const bar = el('progress', { class: 'bar', max: 100, value: 0, 'aria-label': `Upload progress of ${item.name}` });
     const error = el('p', { class: 'error', role: 'alert' });
+    const regionText = el('p', { class: 'region-line' });
     const zip = el('a', { class: 'button small', text: 'Download all (.zip)' });
     const retry = el('button', { type: 'button', class: 'button small', text: 'Retry', onclick: () => retryItem(item) });
     const remove = el('button', { type: 'button', class: 'button small subtle', text: 'Remove', 'aria-label': `Remove ${item.name}`, onclick: () => removeItem(item) });
@@ -549,10 +611,10 @@
     const card = el('li', { class: 'card', 'data-key': item.key },
       el('div', { class: 'card-head' },
         thumb,
-        el('div', { class: 'meta' }, name, sub, el('div', { class: 'status' }, badge, detail), bar, error),
+        el('div', { class: 'meta' }, name, sub, el('div', { class: 'status' }, badge, detail), regionText, bar, error),
         el('div', { class: 'card-actions' }, zip, retry, remove)),
       results);
-    item.dom = { card, thumb, sub, badge, detail, bar, error, zip, retry, results, rendered: null };
+    item.dom = { card, thumb, sub, badge, detail, regionText, bar, error, zip, retry, results, rendered: null };
     return card;
   }
 
@@ -566,6 +628,9 @@
     if (item.ages && item.ages.length) parts.push(`ages ${item.ages.join(', ')}`);
     if (item.job && item.job.width && item.job.height) parts.push(`${item.job.width}×${item.job.height}`);
     d.sub.textContent = parts.join(' · ');
+    const line = item.state === 'done' ? regionLine(item.job) : '';
+    d.regionText.textContent = line;
+    d.regionText.hidden = !line;
 
     const uploading = item.state === 'uploading';
     d.bar.hidden = !uploading;
@@ -624,7 +689,10 @@
             }) : null)));
     }));
 
-    const blocks = [figures, buildCompare(item, outputs)];
+    const compare = buildCompare(item, outputs);
+    const faces = buildFacesFigure(item, outputs);
+    if (faces) compare.append(el('h3', { text: 'Faces found' }), faces);
+    const blocks = [figures, compare];
     const sheetUrl = job.contactSheetUrl ? safeImageUrl(job.contactSheetUrl) : null;
     if (sheetUrl) {
       const sheetName = fileNameOfUrl(sheetUrl);
@@ -643,6 +711,33 @@
     }
     d.results.replaceChildren(...blocks);
     d.results.hidden = false;
+  }
+
+  /** The input (or, after a reload, the first output: same size and orientation) with the faces found drawn on it
+   *  and their scores; null when the job aged no face. Boxes are placed in percent of the job's width and height, the
+   *  pixels of the orientation-applied input, so they follow the preview at any size. */
+  function buildFacesFigure(item, outputs) {
+    const job = item.job;
+    const faces = facesOf(job);
+    if (!faces.length || !job.width || !job.height) return null;
+    const base = item.objectUrl || outputs[0].url;
+    const pct = (value, total) => `${Math.max(0, Math.min(100, (value / total) * 100)).toFixed(3)}%`;
+    const boxes = faces.map((f) => {
+      const score = Number.isFinite(f.score) ? `${Math.round(f.score * 100)}%` : '';
+      const box = el('div', { class: 'face-box' }, score ? el('span', { text: score }) : null);
+      box.style.left = pct(f.box.x, job.width);
+      box.style.top = pct(f.box.y, job.height);
+      box.style.width = pct(f.box.width, job.width);
+      box.style.height = pct(f.box.height, job.height);
+      return box;
+    });
+    const count = `${faces.length} face${faces.length === 1 ? '' : 's'}`;
+    const scores = faces.map((f) => Number.isFinite(f.score) ? `${Math.round(f.score * 100)}%` : '?').join(', ');
+    return el('figure', { class: 'faces' },
+      el('div', { class: 'faces-stage' },
+        el('img', { src: base, alt: `${item.name} with ${count} found (scores ${scores})`, width: job.width, height: job.height }),
+        el('div', { 'aria-hidden': 'true' }, boxes)),
+      el('figcaption', {}, el('span', { text: item.objectUrl ? `Input · ${count}` : `Faces found · ${count}` })));
   }
 
   /** Before/after comparison: the "after" image lies on top and is clipped at the slider's position. */

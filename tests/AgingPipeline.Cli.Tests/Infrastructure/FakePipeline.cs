@@ -8,7 +8,9 @@ namespace AgingPipeline.Cli.Tests.Infrastructure;
 
 /// <summary>Stands in for OnImageUploaded and the runner on one batch prefix: turns each new upload into a job record
 /// (same id, same metadata rules, batch marker) and "processes" it by writing outputs under the pipeline's names and
-/// moving the record to succeeded, or to failed for inputs named "broken".</summary>
+/// moving the record to succeeded, or to failed for inputs named "broken" (and, when faces were required, with
+/// <see cref="PipelineErrorCode.NoFaceFound"/> for inputs named "faceless"). A succeeded job reports one face found, or
+/// the whole frame when the whole picture was asked for.</summary>
 /// <remarks>The CLI reads only storage (uploads, job records, aged outputs), so this exercises everything it does
 /// against a real Azurite without building and running the function app, the event pump and the runner. Processing
 /// can be held back (<see cref="Allowance"/>) so that a test can stop the CLI while jobs are still running.</remarks>
@@ -106,6 +108,7 @@ public sealed class FakePipeline : IAsyncDisposable
                 TargetAges = options.Ages,
                 ModelName = options.ModelName,
                 ModelVersion = options.ModelVersion,
+                Region = options.Region,
                 ErrorCode = error?.Code ?? PipelineErrorCode.None,
                 ErrorMessage = error?.Message,
                 CreatedAt = now,
@@ -137,6 +140,16 @@ public sealed class FakePipeline : IAsyncDisposable
             await _jobs.UpdateAsync(jobId, r => r.Fail(PipelineErrorCode.CorruptImage, "The JPEG image is truncated or corrupt.", DateTimeOffset.UtcNow), cancellationToken);
             return;
         }
+        var faceless = (record.OriginalName ?? record.InputBlob).Contains("faceless", StringComparison.Ordinal);
+        if (faceless && record.Region == AgingRegion.Faces)
+        {
+            await _jobs.UpdateAsync(jobId, r => r.Fail(PipelineErrorCode.NoFaceFound, "No face was found in the picture.", DateTimeOffset.UtcNow), cancellationToken);
+            return;
+        }
+        var region = record.Region == AgingRegion.Whole || faceless
+            ? RegionOutcome.WholeFrame(record.Region, record.Region == AgingRegion.Whole ? "The whole picture was asked for." : "No face was found.")
+            : RegionOutcome.OfFaces(record.Region, [new DetectedFace(new FaceBox(4, 4, 20, 20), 0.9f, new Point2(9, 10), new Point2(17, 10),
+                new Point2(13, 14), new Point2(13, 19), new Point2(5, 12), new Point2(23, 12), "fake")]);
         var input = (await _clients.Uploads.GetBlobClient(record.InputBlob).DownloadContentAsync(cancellationToken)).Value.Content;
         var extension = record.InputBlob[(record.InputBlob.LastIndexOf('.') + 1)..];
         var outputs = new List<AgedOutput>();
@@ -148,7 +161,7 @@ public sealed class FakePipeline : IAsyncDisposable
         }
         var sheet = BlobNames.ContactSheet(jobId, record.InputBlob, extension);
         await WriteOnceAsync(sheet, input, cancellationToken);
-        await _jobs.UpdateAsync(jobId, r => r.MoveTo(JobState.Succeeded, DateTimeOffset.UtcNow) with { Outputs = outputs, ContactSheetBlob = sheet }, cancellationToken);
+        await _jobs.UpdateAsync(jobId, r => r.MoveTo(JobState.Succeeded, DateTimeOffset.UtcNow) with { Outputs = outputs, ContactSheetBlob = sheet, RegionOutcome = region }, cancellationToken);
     }
 
     private async Task WriteOnceAsync(string name, BinaryData content, CancellationToken cancellationToken)
