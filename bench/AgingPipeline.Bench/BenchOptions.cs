@@ -14,6 +14,7 @@ internal sealed class BenchOptions
           stack                  (2) the runner on the local stack: latency and a burst
           torch                  (3) PyTorch eager + Pillow (bench/torch_baseline.py with /usr/bin/python3)
           rss                    (4) the runner's peak RSS over many images, some 12 MP
+          faces                  what the face-aware path adds per 1 MP image (detection, alignment, blend), in-process
           chart                  re-render the table and the chart from artifacts/bench/results.json
         options:
           --quick                small counts (about 2 minutes on 2 cores)
@@ -102,7 +103,7 @@ internal sealed class BenchOptions
             int Int() => int.Parse(Value(), CultureInfo.InvariantCulture);
             switch (arg)
             {
-                case "all" or "ort" or "stack" or "torch" or "rss" or "chart":
+                case "all" or "ort" or "stack" or "torch" or "rss" or "chart" or "faces":
                     o.Mode = arg;
                     break;
                 case "--quick":

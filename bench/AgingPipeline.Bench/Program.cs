@@ -46,6 +46,13 @@ if (options.Mode == "ort")
 Console.Error.WriteLine($"images: generating the set under {Path.Combine(options.ArtifactsDirectory, "images")}");
 var images = BenchImages.Create(RepoPaths.Root, Path.Combine(options.ArtifactsDirectory, "images"), options.LargeImages);
 
+if (options.Mode == "faces")
+{
+    Console.WriteLine(await FacesBench.RunAsync(images, options));
+    Console.WriteLine($"command: {command}; {machine}");
+    return 0;
+}
+
 OrtResult? ort = null;
 StackResult? stack = null;
 TorchResult? torch = null;

@@ -1,4 +1,5 @@
 using AgingPipeline.Contracts;
+using NetVips;
 
 namespace AgingPipeline.Imaging.Faces;
 
@@ -55,13 +56,29 @@ public sealed class FaceCropSampler
         {
             throw new ArgumentException($"The destination must hold 3 × {size} × {size} floats, not {destination.Length}.", nameof(destination));
         }
+        if (SamplesPerSide(imageToCrop.Scale) >= PreShrinkFrom && Shrunk(image, imageToCrop, size) is { } shrunk)
+        {
+            SampleInto(shrunk.Pixels, shrunk.Width, shrunk.Height, 3, imageToCrop.After(shrunk.ToImage), size, destination);
+            return;
+        }
+        SampleInto(image.Interleaved, image.Width, image.Height, image.Bands, imageToCrop, size, destination);
+    }
+
+    /// <summary>From this many samples per side on, the crop's footprint is first box-shrunk by libvips.</summary>
+    /// <remarks>A 600-px face in a 64² crop needs ~13² bilinear samples per crop pixel (≈ 700 k in all, some tens of
+    /// milliseconds); libvips' SIMD box shrink of just the footprint to about two image pixels per crop pixel, then
+    /// 2² samples, is the same box filter within rounding at a fraction of the cost.</remarks>
+    internal const int PreShrinkFrom = 4;
+
+    private void SampleInto(byte[] pixels, int width, int height, int bands, SimilarityTransform imageToCrop, int size, Span<float> destination)
+    {
+        var plane = size * size;
         var n = SamplesPerSide(imageToCrop.Scale);
         var inverse = imageToCrop.Inverse();
         // One step of a sub-sample along the crop's x and y axes, in image coordinates.
         double stepXx = inverse.A / n, stepXy = inverse.B / n;
         double stepYx = -inverse.B / n, stepYy = inverse.A / n;
-        var pixels = image.Interleaved;
-        var sampler = new Bilinear(pixels, image.Width, image.Height, image.Bands, _background);
+        var sampler = new Bilinear(pixels, width, height, bands, _background);
         float count = n * n;
         for (var i = 0; i < size; i++)
         {
@@ -90,6 +107,45 @@ public sealed class FaceCropSampler
             }
         }
     }
+
+    /// <summary>The crop's footprint in the image (plus a margin), alpha flattened onto the background and box-shrunk
+    /// by an integer factor to about two image pixels per crop pixel; null when the footprint misses the image.</summary>
+    private ShrunkFootprint? Shrunk(DecodedImage image, SimilarityTransform imageToCrop, int size)
+    {
+        var factor = Math.Max(2, (int)Math.Floor(0.5 / imageToCrop.Scale));
+        var inverse = imageToCrop.Inverse();
+        double minX = double.MaxValue, minY = double.MaxValue, maxX = double.MinValue, maxY = double.MinValue;
+        foreach (var (u, v) in new (double, double)[] { (0, 0), (size, 0), (0, size), (size, size) })
+        {
+            var (x, y) = inverse.Apply(u, v);
+            (minX, minY, maxX, maxY) = (Math.Min(minX, x), Math.Min(minY, y), Math.Max(maxX, x), Math.Max(maxY, y));
+        }
+        // Whole blocks of the factor, aligned to the image origin, with a block of margin for the bilinear taps.
+        var left = Math.Max(0, ((int)Math.Floor(minX / factor) - 1) * factor);
+        var top = Math.Max(0, ((int)Math.Floor(minY / factor) - 1) * factor);
+        var right = Math.Min(image.Width, ((int)Math.Ceiling(maxX / factor) + 1) * factor);
+        var bottom = Math.Min(image.Height, ((int)Math.Ceiling(maxY / factor) + 1) * factor);
+        if (right - left < factor || bottom - top < factor)
+        {
+            return null;
+        }
+        try
+        {
+            using var area = image.Pixels.ExtractArea(left, top, right - left, bottom - top);
+            using var flat = area.Bands == 4 ? area.Flatten(background: [.. _background.Select(v => (double)v)]) : area.Copy();
+            using var shrunk = flat.Shrink(factor, factor, ceil: true);
+            using var bytes = shrunk.Cast(Enums.BandFormat.Uchar);
+            var pixels = bytes.WriteToMemory();
+            // Shrunk pixel u covers image [left + u·factor, left + (u + 1)·factor): image x = left + factor · u.
+            return new ShrunkFootprint(pixels, bytes.Width, bytes.Height, SimilarityTransform.Create(factor, 0, left, top));
+        }
+        catch (VipsException e)
+        {
+            throw VipsErrors.Internal("shrinking a face crop's footprint", e);
+        }
+    }
+
+    private sealed record ShrunkFootprint(byte[] Pixels, int Width, int Height, SimilarityTransform ToImage);
 
     /// <summary>Samples per side of a crop pixel's footprint at <paramref name="scale"/> crop pixels per image
     /// pixel: 1 when the crop is at least as fine as the image, else ⌈1 / scale⌉ up to

@@ -144,6 +144,56 @@ public sealed class FaceCropSamplerTests
     }
 
     [Theory]
+    [InlineData(640, 0.0)]
+    [InlineData(900, 0.5)]
+    [InlineData(300, -0.3)]
+    public void A_large_face_sampled_through_the_shrunk_footprint_reads_the_image_where_the_transform_says(int faceSide, double angle)
+    {
+        // A linear ramp (red along x, green along y): a box average of it equals its value at the box's centre, so every
+        // crop pixel must read the ramp at its own centre mapped back into the image, whatever path the sampler takes.
+        const int side = 1200;
+        var pixels = new byte[side * side * 3];
+        for (var y = 0; y < side; y++)
+        {
+            for (var x = 0; x < side; x++)
+            {
+                var o = ((y * side) + x) * 3;
+                (pixels[o], pixels[o + 1], pixels[o + 2]) = ((byte)(40 + (x * 170 / side)), (byte)(30 + (y * 190 / side)), 90);
+            }
+        }
+        using var decoded = _decoder.Decode(FaceTestData.Png(pixels, side, side, 3));
+        var toCrop = SimilarityTransform.ToTemplate(FaceTestData.Face(Template, FaceTestData.CropToImage(Template, faceSide, angle, 600, 600)), Template);
+        Assert.True(FaceCropSampler.SamplesPerSide(toCrop.Scale) >= FaceCropSampler.PreShrinkFrom);
+        var size = Template.Size;
+        var crop = new float[3 * size * size];
+
+        _sampler.Sample(decoded, toCrop, Template, crop);
+
+        var inverse = toCrop.Inverse();
+        var worst = 0.0;
+        for (var i = 0; i < size; i++)
+        {
+            for (var j = 0; j < size; j++)
+            {
+                var (x, y) = inverse.Apply(j + 0.5, i + 0.5);
+                // The ramp's value at continuous (x, y): pixel centres at index + 0.5, edges clamped.
+                var px = Math.Clamp(x - 0.5, 0, side - 1);
+                var py = Math.Clamp(y - 0.5, 0, side - 1);
+                if (px < 20 || py < 20 || px > side - 21 || py > side - 21)
+                {
+                    continue;
+                }
+                var red = 40 + (px * 170 / side);
+                var green = 30 + (py * 190 / side);
+                var o = (i * size) + j;
+                worst = Math.Max(worst, Math.Abs(((crop[o] + 1) * 127.5) - red));
+                worst = Math.Max(worst, Math.Abs(((crop[(size * size) + o] + 1) * 127.5) - green));
+            }
+        }
+        Assert.True(worst < 1.5, $"worst difference {worst:F2} levels");
+    }
+
+    [Theory]
     [InlineData(2.0, 1)]
     [InlineData(1.0, 1)]
     [InlineData(0.6, 2)]
