@@ -30,6 +30,8 @@ internal static class FileResults
 /// <param name="AppliedRegion">What was aged, for files aged by this run (or whose job succeeded): <c>faces</c> or
 /// <c>whole-frame</c> (<see cref="RegionOutcome.Applied"/>).</param>
 /// <param name="Faces">How many faces were aged (0 for the whole frame), with <paramref name="AppliedRegion"/>.</param>
+/// <param name="FaceBoxes">The boxes of the faces aged, in pixels of the upright input (offline runs, which have
+/// them at hand; batch runs read them from <c>GET /api/jobs/{id}</c>).</param>
 internal sealed record FileReport(
     string Input,
     string Result,
@@ -38,7 +40,8 @@ internal sealed record FileReport(
     IReadOnlyList<string>? Outputs = null,
     string? JobId = null,
     string? AppliedRegion = null,
-    int? Faces = null);
+    int? Faces = null,
+    IReadOnlyList<FaceBox>? FaceBoxes = null);
 
 /// <summary>Counts of a run.</summary>
 internal sealed record RunCounts(int Total, int Done, int Skipped, int Failed, int Incomplete, int OutputsWritten);

@@ -119,7 +119,8 @@ internal sealed class OfflineAger(ImageAger ager, ContactSheetRenderer contactSh
             var sheet = contactSheets.Render(tiles, file.Format);
             await WriteAsync(sheetPath, sheet.Content, settings.OutputRoot, written, cancellationToken).ConfigureAwait(false);
         }
-        return new FileReport(file.Input.RelativePath, FileResults.Done, Outputs: written, AppliedRegion: region?.Applied, Faces: region?.Faces.Count);
+        return new FileReport(file.Input.RelativePath, FileResults.Done, Outputs: written, AppliedRegion: region?.Applied, Faces: region?.Faces.Count,
+            FaceBoxes: region is { Faces.Count: > 0 } ? [.. region.Faces.Select(f => f.Box)] : null);
     }
 
     private static async Task WriteAsync(string path, ReadOnlyMemory<byte> content, string root, List<string> written, CancellationToken cancellationToken)
