@@ -30,12 +30,16 @@ ACCOUNT="devstoreaccount1"
 ACCOUNT_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 CONNECTION="DefaultEndpointsProtocol=http;AccountName=$ACCOUNT;AccountKey=$ACCOUNT_KEY;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/$ACCOUNT;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/$ACCOUNT;"
 CONFIG="${CONFIGURATION:-Debug}"
+SAS_LIFETIME="2 hours"
 mkdir -p "$LOGS"
 
+# Services by name: the pid of the running process, how to start it again, and when it last started.
+declare -A PID_OF=() START_OF=() STARTED_AT=() RESTARTS=()
 PIDS=()
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  PIDS=("${PID_OF[@]}")
   if ((${#PIDS[@]})); then
     echo
     echo "Stopping ${#PIDS[@]} processes..."
@@ -67,16 +71,6 @@ ensure_azurite() {
   fi
 }
 
-# Account SAS (sv 2019-12-12) for writing into the uploads container from any HTTP client.
-upload_sas() {
-  local expiry sv="2019-12-12" sp="cw" ss="b" srt="o" sig
-  expiry="$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)"
-  sig="$(printf '%s\n%s\n%s\n%s\n\n%s\n\n%s\n%s\n' "$ACCOUNT" "$sp" "$ss" "$srt" "$expiry" "http,https" "$sv" \
-    | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(printf '%s' "$ACCOUNT_KEY" | base64 -d | od -An -vtx1 | tr -d ' \n')" -binary \
-    | base64 -w0)"
-  printf 'sv=%s&ss=%s&srt=%s&sp=%s&se=%s&spr=%s&sig=%s' "$sv" "$ss" "$srt" "$sp" "$(jq -rn --arg v "$expiry" '$v|@uri')" "http,https" "$(jq -rn --arg v "$sig" '$v|@uri')"
-}
-
 for tool in dotnet node npm curl openssl jq; do
   command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install $tool)" >&2; exit 1; }
 done
@@ -95,44 +89,62 @@ for port in "$BLOB_PORT" "$QUEUE_PORT" "$FUNC_PORT"; do
   if port_open "$port"; then echo "Port $port is already in use; stop what holds it or set AZURITE_*_PORT / FUNCTIONS_CUSTOMHANDLER_PORT." >&2; exit 1; fi
 done
 
+# Each service is started by a function, so that the supervisor below can start it again after it dies.
+start_azurite() {
+  "$AZURITE" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
+    --blobPort "$BLOB_PORT" --queuePort "$QUEUE_PORT" --tablePort "$TABLE_PORT" \
+    --location "$LOCAL/azurite" --disableTelemetry --skipApiVersionCheck --loose >>"$LOGS/azurite.log" 2>&1 &
+  track azurite start_azurite $!
+}
+start_functions() {
+  (cd "functions/AgingPipeline.Functions/bin/$CONFIG/net10.0" && \
+    FUNCTIONS_CUSTOMHANDLER_PORT="$FUNC_PORT" ASPNETCORE_ENVIRONMENT=Development \
+    Storage__ConnectionString="$CONNECTION" FunctionApp__EnsureStorageOnStart=true \
+    exec dotnet AgingPipeline.Functions.dll) >>"$LOGS/functions.log" 2>&1 &
+  track functions start_functions $!
+}
+start_event_pump() {
+  (cd "infra/local/AgingPipeline.EventPump/bin/$CONFIG/net10.0" && \
+    DOTNET_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" \
+    EventPump__FunctionAppUrl="http://127.0.0.1:$FUNC_PORT" EventPump__StateFile="$LOCAL/event-pump/state.json" \
+    exec dotnet AgingPipeline.EventPump.dll) >>"$LOGS/event-pump.log" 2>&1 &
+  track event-pump start_event_pump $!
+}
+start_runner() {
+  (cd "gpu-runner/AgingPipeline.Runner/bin/$CONFIG/net10.0" && \
+    ASPNETCORE_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" MALLOC_ARENA_MAX=2 \
+    exec dotnet AgingPipeline.Runner.dll --urls "http://127.0.0.1:$RUNNER_PORT") >>"$LOGS/runner.log" 2>&1 &
+  track runner start_runner $!
+}
+track() { # track <service> <start function> <pid>
+  PID_OF[$1]=$3 START_OF[$1]=$2 STARTED_AT[$1]=$SECONDS
+}
+for service in azurite functions event-pump runner; do : >"$LOGS/$service.log"; done
+
 log "Starting Azurite (blob :$BLOB_PORT, queue :$QUEUE_PORT) with data in .local/azurite"
 mkdir -p "$LOCAL/azurite"
-"$AZURITE" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
-  --blobPort "$BLOB_PORT" --queuePort "$QUEUE_PORT" --tablePort "$TABLE_PORT" \
-  --location "$LOCAL/azurite" --disableTelemetry --skipApiVersionCheck --loose >"$LOGS/azurite.log" 2>&1 &
-PIDS+=($!)
+start_azurite
 wait_for Azurite 60 port_open "$BLOB_PORT"
 wait_for Azurite 30 port_open "$QUEUE_PORT"
 
 log "Starting the function app on http://127.0.0.1:$FUNC_PORT (creates containers and queues)"
-(cd "functions/AgingPipeline.Functions/bin/$CONFIG/net10.0" && \
-  FUNCTIONS_CUSTOMHANDLER_PORT="$FUNC_PORT" ASPNETCORE_ENVIRONMENT=Development \
-  Storage__ConnectionString="$CONNECTION" FunctionApp__EnsureStorageOnStart=true \
-  exec dotnet AgingPipeline.Functions.dll) >"$LOGS/functions.log" 2>&1 &
-PIDS+=($!)
+start_functions
 wait_for "The function app" 90 http_ok "http://127.0.0.1:$FUNC_PORT/api/health"
 
 log "Starting the event pump (uploads → /OnImageUploaded)"
-(cd "infra/local/AgingPipeline.EventPump/bin/$CONFIG/net10.0" && \
-  DOTNET_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" \
-  EventPump__FunctionAppUrl="http://127.0.0.1:$FUNC_PORT" EventPump__StateFile="$LOCAL/event-pump/state.json" \
-  exec dotnet AgingPipeline.EventPump.dll) >"$LOGS/event-pump.log" 2>&1 &
-PIDS+=($!)
+start_event_pump
 
 RUNNER_URL=""
 if [[ -f "$RUNNER_PROJECT" ]]; then
   log "Starting one runner on http://127.0.0.1:$RUNNER_PORT"
-  (cd "gpu-runner/AgingPipeline.Runner/bin/$CONFIG/net10.0" && \
-    ASPNETCORE_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" MALLOC_ARENA_MAX=2 \
-    exec dotnet AgingPipeline.Runner.dll --urls "http://127.0.0.1:$RUNNER_PORT") >"$LOGS/runner.log" 2>&1 &
-  PIDS+=($!)
+  start_runner
   RUNNER_URL="http://127.0.0.1:$RUNNER_PORT"
   wait_for "The runner" 120 http_ok "$RUNNER_URL/alive" || true
 else
   echo "(no runner project at $RUNNER_PROJECT yet: jobs will wait in the queue)"
 fi
 
-SAS="$(upload_sas)"
+SAS="$(infra/local/upload-sas.sh "$ACCOUNT" "$ACCOUNT_KEY" "$SAS_LIFETIME")"
 UPLOADS="http://127.0.0.1:$BLOB_PORT/$ACCOUNT/uploads"
 cat <<INFO
 
@@ -143,7 +155,8 @@ cat <<INFO
   Storage          $CONNECTION
   Logs             $LOGS/
 
-  Drop an image straight into storage (no API; the event pump picks it up):
+  Drop an image straight into storage (no API; the event pump picks it up). The SAS below may only create and
+  write blobs in uploads/ (no reading, listing, or writing to aged/ or models/) and expires in $SAS_LIFETIME:
     curl -X PUT -H 'x-ms-blob-type: BlockBlob' -H 'x-ms-meta-ages: 20,60' --data-binary @cat.png "$UPLOADS/drop/cat.png?$SAS"
 
 INFO
@@ -185,7 +198,23 @@ if ((DEMO)); then
   done
 fi
 
-log "Running. Ctrl-C stops everything."
-wait -n "${PIDS[@]}" || true
-echo "A component exited; see $LOGS/ for its log." >&2
-exit 1
+log "Running. Ctrl-C stops everything; a service that dies is started again."
+# Supervisor: a service that exits is restarted after a back-off (1 s, doubling up to 60 s; back to 1 s once it has
+# stayed up for 5 minutes), with a line saying which one and its exit code. The rest keep running: a crashed runner
+# must not take storage or the function app with it (its messages come back after the visibility timeout).
+while true; do
+  died="" status=0
+  wait -n -p died "${PID_OF[@]}" || status=$?
+  [[ -z "$died" ]] && continue
+  for service in "${!PID_OF[@]}"; do
+    [[ "${PID_OF[$service]}" == "$died" ]] || continue
+    if ((SECONDS - STARTED_AT[$service] >= 300)); then RESTARTS[$service]=0; fi
+    RESTARTS[$service]=$((${RESTARTS[$service]:-0} + 1))
+    delay=$((1 << (RESTARTS[$service] - 1))); ((delay > 60)) && delay=60
+    reason="exit code $status"; ((status > 128)) && reason="killed by signal $((status - 128)) ($(kill -l $((status - 128)) 2>/dev/null || echo '?'))"
+    echo "$(date -u +%H:%M:%S) $service died ($reason) after $((SECONDS - STARTED_AT[$service])) s; restarting it in $delay s (restart ${RESTARTS[$service]}; log: $LOGS/$service.log)" >&2
+    unset "PID_OF[$service]"
+    sleep "$delay"
+    "${START_OF[$service]}"
+  done
+done
