@@ -5,6 +5,7 @@ using System.Text.Json;
 using AgingPipeline.Contracts;
 using AgingPipeline.IntegrationTests.Infrastructure;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 
 namespace AgingPipeline.IntegrationTests;
 
@@ -171,6 +172,81 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("ImageTooLarge", (await ProblemAsync(response)).GetProperty("code").GetString());
         Assert.Empty(await ListAsync(batchId));
+    }
+
+    /// <summary>Issue 15: a refused upload used to leave its staged (uncommitted) blocks behind, ~48 MB per refused
+    /// 60 MB file, until storage dropped them a week later. Every kind of refusal that comes after staging began, and
+    /// a body cut off mid-file, must leave nothing in <c>uploads</c>: no blob, committed or not.</summary>
+    [Fact]
+    public async Task A_refused_or_aborted_upload_leaves_no_staged_blocks_behind()
+    {
+        var client = fixture.App.CreateClient();
+        var png = TestImages.Png();
+        var big = new byte[PipelineFixture.MaxUploadBytes + 1];
+        png.CopyTo(big, 0);
+        var large = new byte[3 * 64 * 1024];
+        png.CopyTo(large, 0);
+
+        // The probe sees what a leak would be: a blob with only staged blocks.
+        var probe = PipelineFixture.Unique("probe");
+        await fixture.Clients.Uploads.GetBlockBlobClient($"{probe}/staged.png")
+            .StageBlockAsync(Convert.ToBase64String("block-0"u8.ToArray()), new MemoryStream(png));
+        Assert.Equal([$"{probe}/staged.png"], await ListIncludingUncommittedAsync(probe));
+        Assert.Empty(await ListAsync(probe));
+
+        var cases = new List<(string What, string BatchId, HttpContent Content, HttpStatusCode Expected)>();
+        var oversize = PipelineFixture.Unique("leak-big");
+        cases.Add(("a file over the limit, refused mid-stream", oversize,
+            Form("30", oversize, ("first.png", large, "image/png"), ("big.png", big, "image/png")), HttpStatusCode.RequestEntityTooLarge));
+        var later = PipelineFixture.Unique("leak-gif");
+        cases.Add(("a later file refused after two were staged", later,
+            Form("30", later, ("a.png", large, "image/png"), ("b.png", png, "image/png"), ("fake.png", TestImages.Gif(), "image/png")), HttpStatusCode.UnsupportedMediaType));
+        var ages = PipelineFixture.Unique("leak-ages");
+        cases.Add(("bad ages, found after the files were staged", ages,
+            Form("abc", ages, ("a.png", large, "image/png")), HttpStatusCode.BadRequest));
+        var aborted = PipelineFixture.Unique("leak-cut");
+        cases.Add(("a body that ends in the middle of a file", aborted, Truncated(aborted, large), HttpStatusCode.BadRequest));
+
+        foreach (var (what, batchId, content, expected) in cases)
+        {
+            using (content)
+            {
+                var response = await client.PostAsync("/api/uploads", content);
+                Assert.True(response.StatusCode == expected || (expected == HttpStatusCode.BadRequest && (int)response.StatusCode >= 400),
+                    $"{what}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            Assert.True((await ListIncludingUncommittedAsync(batchId)).Count == 0,
+                $"{what} left {string.Join(", ", await ListIncludingUncommittedAsync(batchId))} in uploads");
+        }
+
+        // An accepted upload still commits (the clean-up runs only for refusals).
+        var good = PipelineFixture.Unique("leak-none");
+        using var accepted = Form("30", good, ("a.png", large, "image/png"));
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync("/api/uploads", accepted)).StatusCode);
+        Assert.Equal([$"{good}/a.png"], await ListIncludingUncommittedAsync(good));
+    }
+
+    /// <summary>A multipart body whose file part stops after two blocks, with no closing boundary.</summary>
+    private static ByteArrayContent Truncated(string batchId, byte[] file)
+    {
+        const string boundary = "cut-here";
+        var head = System.Text.Encoding.ASCII.GetBytes(
+            $"--{boundary}\r\nContent-Disposition: form-data; name=\"ages\"\r\n\r\n30\r\n"
+            + $"--{boundary}\r\nContent-Disposition: form-data; name=\"batchId\"\r\n\r\n{batchId}\r\n"
+            + $"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"cut.png\"\r\nContent-Type: image/png\r\n\r\n");
+        var content = new ByteArrayContent([.. head, .. file.AsSpan(0, 2 * 64 * 1024 + 100)]);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse($"multipart/form-data; boundary={boundary}");
+        return content;
+    }
+
+    private async Task<List<string>> ListIncludingUncommittedAsync(string prefix)
+    {
+        var names = new List<string>();
+        await foreach (var item in fixture.Clients.Uploads.GetBlobsAsync(BlobTraits.None, BlobStates.Uncommitted, prefix + "/", default))
+        {
+            names.Add(item.Name);
+        }
+        return names;
     }
 
     [Fact]

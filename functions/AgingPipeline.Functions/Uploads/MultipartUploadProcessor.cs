@@ -49,8 +49,12 @@ public sealed record UploadBatch(string BatchId, IReadOnlyList<UploadedFile> Fil
 /// <para>Files are streamed, never buffered whole: each is cut into blocks (<see cref="FunctionAppOptions.UploadBlockBytes"/>)
 /// that are staged as uncommitted blocks of their blob. Only when the whole request has been read and validated
 /// (sizes, formats, ages, model) are the blobs committed, with their options as metadata. An uncommitted blob is
-/// invisible and raises no storage event, so a refused request leaves no job behind (storage discards the staged
-/// blocks after a week).</para>
+/// invisible and raises no storage event, so a refused request leaves no job behind.</para>
+/// <para>A refused or aborted request also leaves no data behind: every blob it staged blocks for and did not commit
+/// is deleted (<see cref="DiscardStagedAsync"/>). Storage would only discard uncommitted blocks after a week, and
+/// until then each refused 60 MB file held ~48 MB (issue 15). Limits can only be checked while reading (the size of
+/// a streamed file is known at its end; a later file may be refused after earlier ones were staged), so the blocks
+/// are cleaned up rather than never staged: buffering whole requests instead would cost their size in memory.</para>
 /// <para>The format is sniffed from the first bytes of each file; the name and declared content type are not
 /// trusted (a declared type outside the image types is refused early). Blob names are made from a safe stem of
 /// the file name plus the sniffed extension, so a name like <c>../../etc/passwd</c> becomes <c>passwd.png</c> inside
@@ -114,54 +118,109 @@ public sealed class MultipartUploadProcessor
         var staged = new List<StagedFile>();
         var reservedNames = new HashSet<string>(StringComparer.Ordinal);
         string? batchId = null;
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.UploadBlockBytes);
+        var committed = new List<UploadedFile>();
         try
         {
-            var reader = new MultipartReader(boundary, request.Body) { HeadersLengthLimit = 16 * 1024, HeadersCountLimit = 16 };
-            while (await ReadNextSectionAsync(reader, cancellationToken).ConfigureAwait(false) is { } section)
+            var buffer = ArrayPool<byte>.Shared.Rent(_options.UploadBlockBytes);
+            try
             {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
+                var reader = new MultipartReader(boundary, request.Body) { HeadersLengthLimit = 16 * 1024, HeadersCountLimit = 16 };
+                while (await ReadNextSectionAsync(reader, cancellationToken).ConfigureAwait(false) is { } section)
                 {
-                    throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "A part of the form has no valid Content-Disposition.");
-                }
-                if (disposition.IsFileDisposition())
-                {
-                    if (staged.Count >= _options.MaxFilesPerRequest)
+                    if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
                     {
-                        throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
-                            $"At most {_options.MaxFilesPerRequest} files are accepted per request.");
+                        throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "A part of the form has no valid Content-Disposition.");
                     }
-                    batchId ??= ResolveBatchId(fields);
-                    staged.Add(await StageFileAsync(section, disposition, batchId, reservedNames, buffer, cancellationToken).ConfigureAwait(false));
-                }
-                else if (disposition.IsFormDisposition())
-                {
-                    var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? string.Empty;
-                    if (staged.Count > 0)
+                    if (disposition.IsFileDisposition())
                     {
-                        throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
-                            $"The form field '{Truncate(name)}' comes after a file; send the fields (ages, batchId, model, region) before the files.");
+                        if (staged.Count >= _options.MaxFilesPerRequest)
+                        {
+                            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
+                                $"At most {_options.MaxFilesPerRequest} files are accepted per request.");
+                        }
+                        batchId ??= ResolveBatchId(fields);
+                        staged.Add(await StageFileAsync(section, disposition, batchId, reservedNames, buffer, cancellationToken).ConfigureAwait(false));
                     }
-                    var value = await ReadFieldAsync(section, name, cancellationToken).ConfigureAwait(false);
-                    if (!fields.TryGetValue(name, out var values))
+                    else if (disposition.IsFormDisposition())
                     {
-                        fields[name] = values = [];
+                        var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? string.Empty;
+                        if (staged.Count > 0)
+                        {
+                            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
+                                $"The form field '{Truncate(name)}' comes after a file; send the fields (ages, batchId, model, region) before the files.");
+                        }
+                        var value = await ReadFieldAsync(section, name, cancellationToken).ConfigureAwait(false);
+                        if (!fields.TryGetValue(name, out var values))
+                        {
+                            fields[name] = values = [];
+                        }
+                        values.Add(value);
                     }
-                    values.Add(value);
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
 
-        if (staged.Count == 0)
-        {
-            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The request contains no files.");
+            if (staged.Count == 0)
+            {
+                throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The request contains no files.");
+            }
+            var options = ResolveOptions(fields, batchId!);
+            return new UploadBatch(batchId!, await CommitAsync(staged, options, committed, cancellationToken).ConfigureAwait(false));
         }
-        var options = ResolveOptions(fields, batchId!);
-        return new UploadBatch(batchId!, await CommitAsync(staged, options, cancellationToken).ConfigureAwait(false));
+        catch (Exception)
+        {
+            await DiscardStagedAsync(reservedNames.Except(committed.Select(f => f.Blob), StringComparer.Ordinal).ToList()).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes the blobs a refused or aborted request staged blocks for but did not commit.</summary>
+    /// <remarks>The delete is conditional on <c>If-None-Match: *</c>: a blob that holds only uncommitted blocks counts
+    /// as absent for conditions and is deleted with its blocks, while a blob that exists (another request committed
+    /// the same name at the same time and won the create-only commit) is left alone (412). A reserved name that got no
+    /// block is simply not found (404). Runs without the request's token: an aborted request cancels that token, and its
+    /// blocks must still go. A failure is logged and does not hide the refusal the caller gets.</remarks>
+    private async Task DiscardStagedAsync(IReadOnlyList<string> blobNames)
+    {
+        if (blobNames.Count == 0)
+        {
+            return;
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var blobName in blobNames)
+        {
+            try
+            {
+                var deleted = await _pipeline.ExecuteStorageAsync(
+                    static async (b, ct) =>
+                    {
+                        try
+                        {
+                            await b.DeleteAsync(DeleteSnapshotsOption.None, new BlobRequestConditions { IfNoneMatch = ETag.All }, ct).ConfigureAwait(false);
+                            return true;
+                        }
+                        catch (RequestFailedException ex) when (ex.Status is StatusCodes.Status404NotFound or StatusCodes.Status409Conflict or StatusCodes.Status412PreconditionFailed)
+                        {
+                            // Nothing staged there, or the name now holds a blob another request committed.
+                            return false;
+                        }
+                    },
+                    _clients.Uploads.GetBlobClient(blobName),
+                    $"discard the staged blocks of {blobName}",
+                    timeout.Token).ConfigureAwait(false);
+                if (deleted)
+                {
+                    _logger.LogInformation("Discarded the staged blocks of {Blob} (request refused or aborted)", blobName);
+                }
+            }
+            catch (Exception ex) when (ex is PipelineException or OperationCanceledException)
+            {
+                _logger.LogWarning(ex, "Could not discard the staged blocks of {Blob}; storage drops uncommitted blocks after a week", blobName);
+            }
+        }
     }
 
     private static string GetBoundary(string? contentType)
@@ -384,9 +443,8 @@ public sealed class MultipartUploadProcessor
         throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status409Conflict, $"Batch {batchId} already holds too many files named like '{Truncate(fileName)}'.");
     }
 
-    private async Task<IReadOnlyList<UploadedFile>> CommitAsync(IReadOnlyList<StagedFile> staged, UploadOptions options, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<UploadedFile>> CommitAsync(IReadOnlyList<StagedFile> staged, UploadOptions options, List<UploadedFile> committed, CancellationToken cancellationToken)
     {
-        var committed = new List<UploadedFile>(staged.Count);
         foreach (var file in staged)
         {
             var metadata = (options with { OriginalName = file.FileName }).ToMetadata();
