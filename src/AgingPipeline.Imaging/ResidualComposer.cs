@@ -1,6 +1,5 @@
 using AgingPipeline.Contracts;
 using Microsoft.Extensions.Logging;
-using NetVips;
 
 namespace AgingPipeline.Imaging;
 
@@ -14,22 +13,11 @@ namespace AgingPipeline.Imaging;
 /// channel is kept unchanged; metadata is stripped.</remarks>
 public sealed class ResidualComposer
 {
-    private readonly ImageEncoder _encoder;
-    private readonly int _parallelism;
-    private readonly int _tileHeight;
-    private readonly double[] _background;
+    private readonly AgedImageWriter _writer;
 
     /// <summary>Creates a composer; initialises libvips for the process if nothing did yet.</summary>
-    public ResidualComposer(ImagingOptions options, ILoggerFactory? loggerFactory = null)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.EnsureValid();
-        VipsRuntime.Initialize(options, loggerFactory);
-        _encoder = new ImageEncoder(options);
-        _parallelism = options.VipsConcurrency > 0 ? options.VipsConcurrency : Environment.ProcessorCount;
-        _tileHeight = options.ContactSheetTileHeight;
-        _background = [.. options.FlattenBackground.Select(v => (double)v)];
-    }
+    public ResidualComposer(ImagingOptions options, ILoggerFactory? loggerFactory = null) =>
+        _writer = new AgedImageWriter(options, loggerFactory);
 
     /// <summary>Composes and encodes one aged image.</summary>
     /// <param name="input">The decoded full-resolution input.</param>
@@ -57,18 +45,7 @@ public sealed class ResidualComposer
     }
 
     /// <summary>The contact-sheet preview of the input itself, from the pixels already decoded.</summary>
-    public ContactSheetPreview Preview(DecodedImage input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        try
-        {
-            return ContactSheetPreview.Create(input.Pixels, _tileHeight, _background);
-        }
-        catch (VipsException e)
-        {
-            throw VipsErrors.Internal("scaling a contact sheet tile", e);
-        }
-    }
+    public ContactSheetPreview Preview(DecodedImage input) => _writer.Preview(input);
 
     private (EncodedImage Image, ContactSheetPreview? Preview) Compose(DecodedImage input, ReadOnlySpan<float> residual, ModelInputGeometry geometry, ContactSheetPreview? inputPreview)
     {
@@ -91,7 +68,7 @@ public sealed class ResidualComposer
 
         var output = GC.AllocateUninitializedArray<byte>(input.Interleaved.Length);
         var residualArray = residual.ToArray();
-        ResidualBlend.Apply(input.Interleaved, output, residualArray, geometry, input.Bands, _parallelism);
+        ResidualBlend.Apply(input.Interleaved, output, residualArray, geometry, input.Bands, _writer.Parallelism);
         ContactSheetPreview? preview = null;
         if (inputPreview is not null && !input.HasAlpha)
         {
@@ -100,20 +77,6 @@ public sealed class ResidualComposer
             ResidualBlend.Apply(inputPreview.Pixels, pixels, residualArray, small, 3, 1);
             preview = new ContactSheetPreview(pixels, inputPreview.Width, inputPreview.Height);
         }
-        try
-        {
-            using var aged = Image.NewFromMemory(output, input.Width, input.Height, input.Bands, Enums.BandFormat.Uchar);
-            using var srgb = aged.Copy(interpretation: Enums.Interpretation.Srgb);
-            var encoded = _encoder.Encode(srgb, input.Format, input.Header.FullResolutionChroma);
-            if (inputPreview is not null && preview is null)
-            {
-                preview = ContactSheetPreview.Create(srgb, _tileHeight, _background);
-            }
-            return (encoded, preview);
-        }
-        catch (VipsException e)
-        {
-            throw VipsErrors.Internal("encoding the aged image", e);
-        }
+        return _writer.Encode(input, output, preview, previewWanted: inputPreview is not null);
     }
 }

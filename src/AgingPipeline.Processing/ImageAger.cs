@@ -182,41 +182,20 @@ public sealed class ImageAger(
         }
         var decodeTime = Stopwatch.GetElapsedTime(started);
         var pending = conditions
-            .Select(c => crops.Select(crop => model.Batcher.InferAsync(crop, c, cancellationToken)).ToArray())
+            .Select(c => Task.WhenAll(crops.Select(crop => model.Batcher.InferAsync(crop, c, cancellationToken))))
             .ToList();
         var inputPreview = contactSheetPreviews ? composer.Preview(decoded) : null;
-        var outputs = new List<AgedImage>(ages.Count);
-        var inferTime = TimeSpan.Zero;
-        var composeTime = TimeSpan.Zero;
-        for (var i = 0; i < ages.Count; i++)
+        return await ComposeAgesAsync(decoded, outcome, ages, pending, decodeTime, inputPreview, results =>
         {
-            var waiting = Stopwatch.GetTimestamp();
-            var results = await Task.WhenAll(pending[i]).ConfigureAwait(false);
-            inferTime += Stopwatch.GetElapsedTime(waiting);
-            cancellationToken.ThrowIfCancellationRequested();
-            var composing = Stopwatch.GetTimestamp();
             var residuals = new FaceResidual[faces.Count];
             for (var f = 0; f < faces.Count; f++)
             {
                 residuals[f] = new FaceResidual(transforms[f], ToResidual(ager, results[f], crops[f]));
             }
-            if (inputPreview is not null)
-            {
-                var (image, preview) = faceComposer.ComposeWithPreview(decoded, residuals, template, inputPreview);
-                outputs.Add(new AgedImage(ages[i], image) { Preview = preview });
-            }
-            else
-            {
-                outputs.Add(new AgedImage(ages[i], faceComposer.Compose(decoded, residuals, template)));
-            }
-            composeTime += Stopwatch.GetElapsedTime(composing);
-        }
-        return new AgingResult(decoded.Header, outputs)
-        {
-            Timings = new AgingTimings(decodeTime, inferTime, composeTime),
-            InputPreview = inputPreview,
-            Region = outcome,
-        };
+            return inputPreview is null
+                ? (faceComposer.Compose(decoded, residuals, template), null)
+                : faceComposer.ComposeWithPreview(decoded, residuals, template, inputPreview);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AgingResult> AgeWholeFrameAsync(
@@ -228,6 +207,20 @@ public sealed class ImageAger(
         var decodeTime = Stopwatch.GetElapsedTime(started);
         var pending = conditions.Select(c => model.Batcher.InferAsync(tensor, c, cancellationToken)).ToList();
         var inputPreview = contactSheetPreviews ? composer.Preview(decoded) : null;
+        return await ComposeAgesAsync(decoded, outcome, ages, pending, decodeTime, inputPreview, output =>
+        {
+            var residual = ToResidual(ager, output, tensor);
+            return inputPreview is null
+                ? (composer.Compose(decoded, residual, geometry), null)
+                : composer.ComposeWithPreview(decoded, residual, geometry, inputPreview);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for each age's inference in order and composes it while later ages are still inferred.</summary>
+    private static async Task<AgingResult> ComposeAgesAsync<T>(
+        DecodedImage decoded, RegionOutcome outcome, IReadOnlyList<int> ages, List<Task<T>> pending, TimeSpan decodeTime,
+        ContactSheetPreview? inputPreview, Func<T, (EncodedImage Image, ContactSheetPreview? Preview)> compose, CancellationToken cancellationToken)
+    {
         var outputs = new List<AgedImage>(ages.Count);
         var inferTime = TimeSpan.Zero;
         var composeTime = TimeSpan.Zero;
@@ -238,16 +231,8 @@ public sealed class ImageAger(
             inferTime += Stopwatch.GetElapsedTime(waiting);
             cancellationToken.ThrowIfCancellationRequested();
             var composing = Stopwatch.GetTimestamp();
-            var residual = ToResidual(ager, output, tensor);
-            if (inputPreview is not null)
-            {
-                var (image, preview) = composer.ComposeWithPreview(decoded, residual, geometry, inputPreview);
-                outputs.Add(new AgedImage(ages[i], image) { Preview = preview });
-            }
-            else
-            {
-                outputs.Add(new AgedImage(ages[i], composer.Compose(decoded, residual, geometry)));
-            }
+            var (image, preview) = compose(output);
+            outputs.Add(new AgedImage(ages[i], image) { Preview = preview });
             composeTime += Stopwatch.GetElapsedTime(composing);
         }
         return new AgingResult(decoded.Header, outputs)

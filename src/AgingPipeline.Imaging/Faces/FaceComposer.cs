@@ -1,6 +1,5 @@
 using AgingPipeline.Contracts;
 using Microsoft.Extensions.Logging;
-using NetVips;
 
 namespace AgingPipeline.Imaging.Faces;
 
@@ -24,22 +23,11 @@ public sealed record FaceResidual(SimilarityTransform ImageToCrop, ReadOnlyMemor
 /// </remarks>
 public sealed class FaceComposer
 {
-    private readonly ImageEncoder _encoder;
-    private readonly int _parallelism;
-    private readonly int _tileHeight;
-    private readonly double[] _background;
+    private readonly AgedImageWriter _writer;
 
     /// <summary>Creates a composer; initialises libvips for the process if nothing did yet.</summary>
-    public FaceComposer(ImagingOptions options, ILoggerFactory? loggerFactory = null)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.EnsureValid();
-        VipsRuntime.Initialize(options, loggerFactory);
-        _encoder = new ImageEncoder(options);
-        _parallelism = options.VipsConcurrency > 0 ? options.VipsConcurrency : Environment.ProcessorCount;
-        _tileHeight = options.ContactSheetTileHeight;
-        _background = [.. options.FlattenBackground.Select(v => (double)v)];
-    }
+    public FaceComposer(ImagingOptions options, ILoggerFactory? loggerFactory = null) =>
+        _writer = new AgedImageWriter(options, loggerFactory);
 
     /// <summary>Composes and encodes one aged image.</summary>
     /// <param name="input">The decoded full-resolution input.</param>
@@ -70,18 +58,7 @@ public sealed class FaceComposer
     }
 
     /// <summary>The contact-sheet preview of the input itself, from the pixels already decoded.</summary>
-    public ContactSheetPreview Preview(DecodedImage input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        try
-        {
-            return ContactSheetPreview.Create(input.Pixels, _tileHeight, _background);
-        }
-        catch (VipsException e)
-        {
-            throw VipsErrors.Internal("scaling a contact sheet tile", e);
-        }
-    }
+    public ContactSheetPreview Preview(DecodedImage input) => _writer.Preview(input);
 
     /// <summary>The composed pixels before encoding (interleaved, <see cref="DecodedImage.Bands"/> per pixel).</summary>
     /// <remarks>For tests of the bit-exact invariant, which a lossy encoder would hide.</remarks>
@@ -89,7 +66,7 @@ public sealed class FaceComposer
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = GC.AllocateUninitializedArray<byte>(input.Interleaved.Length);
-        FaceBlend.Apply(input.Interleaved, output, input.Width, input.Height, input.Bands, Faces(faces, 1, 1), template.Size, Mask(template), _parallelism);
+        FaceBlend.Apply(input.Interleaved, output, input.Width, input.Height, input.Bands, Faces(faces, 1, 1), template.Size, Mask(template), _writer.Parallelism);
         return output;
     }
 
@@ -98,7 +75,7 @@ public sealed class FaceComposer
         ArgumentNullException.ThrowIfNull(input);
         var mask = Mask(template);
         var output = GC.AllocateUninitializedArray<byte>(input.Interleaved.Length);
-        FaceBlend.Apply(input.Interleaved, output, input.Width, input.Height, input.Bands, Faces(faces, 1, 1), template.Size, mask, _parallelism);
+        FaceBlend.Apply(input.Interleaved, output, input.Width, input.Height, input.Bands, Faces(faces, 1, 1), template.Size, mask, _writer.Parallelism);
         ContactSheetPreview? preview = null;
         if (inputPreview is not null && !input.HasAlpha)
         {
@@ -107,21 +84,7 @@ public sealed class FaceComposer
             FaceBlend.Apply(inputPreview.Pixels, pixels, inputPreview.Width, inputPreview.Height, 3, scaled, template.Size, mask, 1);
             preview = new ContactSheetPreview(pixels, inputPreview.Width, inputPreview.Height);
         }
-        try
-        {
-            using var aged = Image.NewFromMemory(output, input.Width, input.Height, input.Bands, Enums.BandFormat.Uchar);
-            using var srgb = aged.Copy(interpretation: Enums.Interpretation.Srgb);
-            var encoded = _encoder.Encode(srgb, input.Format, input.Header.FullResolutionChroma);
-            if (inputPreview is not null && preview is null)
-            {
-                preview = ContactSheetPreview.Create(srgb, _tileHeight, _background);
-            }
-            return (encoded, preview);
-        }
-        catch (VipsException e)
-        {
-            throw VipsErrors.Internal("encoding the aged image", e);
-        }
+        return _writer.Encode(input, output, preview, previewWanted: inputPreview is not null);
     }
 
     private static CropMaskShape Mask(CropTemplate template)

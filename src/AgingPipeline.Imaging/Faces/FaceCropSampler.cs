@@ -135,7 +135,7 @@ public sealed class FaceCropSampler
             using var flat = area.Bands == 4 ? area.Flatten(background: [.. _background.Select(v => (double)v)]) : area.Copy();
             using var shrunk = flat.Shrink(factor, factor, ceil: true);
             using var bytes = shrunk.Cast(Enums.BandFormat.Uchar);
-            var pixels = bytes.WriteToMemory();
+            var pixels = bytes.WriteToMemory<byte>();
             // Shrunk pixel u covers image [left + u·factor, left + (u + 1)·factor): image x = left + factor · u.
             return new ShrunkFootprint(pixels, bytes.Width, bytes.Height, SimilarityTransform.Create(factor, 0, left, top));
         }
