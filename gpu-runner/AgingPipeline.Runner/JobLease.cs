@@ -8,7 +8,10 @@ namespace AgingPipeline.Runner;
 /// <remarks>A job can outlast the visibility timeout (large images, a busy CPU). Without renewal the message would
 /// reappear and a second runner would start the same job. Renewal happens every third of the timeout; each renewal
 /// returns a new pop receipt, which <see cref="Current"/> tracks for the final delete. When a renewal finds the message
-/// is no longer ours, <see cref="Lost"/> is cancelled so the job stops instead of racing the new holder.</remarks>
+/// is no longer ours, <see cref="Lost"/> is cancelled so the job stops instead of racing the new holder.
+/// The timeout is short (45 s by default, so that a killed runner's jobs come back within a minute); a renewal that
+/// fails is tried again after a tenth of the timeout rather than a third, so that a storage hiccup mid-job still
+/// leaves several attempts before the message could reappear.</remarks>
 internal sealed class JobLease : IAsyncDisposable
 {
     private readonly JobQueue _queue;
@@ -51,13 +54,16 @@ internal sealed class JobLease : IAsyncDisposable
     private async Task RenewAsync()
     {
         var interval = _visibilityTimeout / 3;
+        var delay = interval;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(interval, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
+                delay = _visibilityTimeout / 10;
                 var renewed = await _queue.ExtendVisibilityAsync(Current, _visibilityTimeout, _stop.Token).ConfigureAwait(false);
                 Volatile.Write(ref _current, renewed);
+                delay = interval;
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -71,7 +77,7 @@ internal sealed class JobLease : IAsyncDisposable
             }
             catch (PipelineException e)
             {
-                // Storage trouble: keep trying at the next interval; the timeout leaves two more chances.
+                // Storage trouble: try again soon (a tenth of the timeout); the message stays ours until the timeout runs out.
                 _logger.LogWarning(e, "Renewing the lease of message {MessageId} failed; retrying.", Current.MessageId);
             }
         }

@@ -28,9 +28,23 @@ public sealed class StorageOptions
     /// <summary>Client id of a user-assigned managed identity, when one is used.</summary>
     public string? ManagedIdentityClientId { get; set; }
 
-    /// <summary>How long a received job message stays invisible to other runners (default 5 minutes).</summary>
-    /// <remarks>Long enough for one job on a CPU; a runner that takes longer renews it (UpdateMessage).</remarks>
-    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>How long a received job message stays invisible to other runners (default 45 seconds, at least
+    /// <see cref="MinVisibilityTimeout"/>, at most <see cref="MaxVisibilityTimeout"/>).</summary>
+    /// <remarks>This is how long the jobs of a runner that dies (SIGKILL, out of memory, a lost node) wait before
+    /// another runner retries them, so it is short: a killed runner's jobs start again within about a minute. A job
+    /// may run far longer: the runner renews the timeout every third of it while it works (UpdateMessage, see the
+    /// runner's <c>JobLease</c>), so only a runner that stopped renewing loses its messages. Five minutes here used to
+    /// leave a killed runner's jobs in <c>processing</c> for five minutes (issue 15).</remarks>
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Lower bound of <see cref="VisibilityTimeout"/>: 2 seconds.</summary>
+    /// <remarks>Renewal runs every third of the timeout; below this, renewals would be storage round trips in a
+    /// tight loop. Tests use a few seconds to make a killed runner's job reappear quickly.</remarks>
+    public static readonly TimeSpan MinVisibilityTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Upper bound of <see cref="VisibilityTimeout"/>: 10 minutes.</summary>
+    /// <remarks>Renewal makes a long timeout unnecessary for long jobs; a long one only delays crash recovery.</remarks>
+    public static readonly TimeSpan MaxVisibilityTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>Deliveries of one message before it goes to the poison queue (default 5, as Azure Functions).</summary>
     public int MaxDequeueCount { get; set; } = 5;
@@ -73,9 +87,10 @@ public sealed class StorageOptions
         {
             problems.Add($"Set {SectionName}:{nameof(ConnectionString)} or the service URIs.");
         }
-        if (VisibilityTimeout < TimeSpan.FromSeconds(1) || VisibilityTimeout > TimeSpan.FromDays(7))
+        if (VisibilityTimeout < MinVisibilityTimeout || VisibilityTimeout > MaxVisibilityTimeout)
         {
-            problems.Add($"{nameof(VisibilityTimeout)} must be between 1 second and 7 days.");
+            problems.Add($"{nameof(VisibilityTimeout)} must be between {MinVisibilityTimeout.TotalSeconds:0} seconds and {MaxVisibilityTimeout.TotalMinutes:0} minutes; "
+                + "the runner renews it while a job runs, so long jobs need no long timeout.");
         }
         if (MaxDequeueCount < 1)
         {

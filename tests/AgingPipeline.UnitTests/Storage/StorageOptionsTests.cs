@@ -35,6 +35,27 @@ public sealed class StorageOptionsTests
     }
 
     [Fact]
+    public void The_default_visibility_timeout_brings_a_killed_runners_jobs_back_within_a_minute()
+    {
+        var options = new StorageOptions();
+        Assert.InRange(options.VisibilityTimeout, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60));
+        // The runner's shipped settings say the same (a value there would win over the default).
+        using var settings = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AgingPipeline.Testing.RepoPaths.Root, "gpu-runner", "AgingPipeline.Runner", "appsettings.json")));
+        var shipped = TimeSpan.Parse(settings.RootElement.GetProperty("Storage").GetProperty("VisibilityTimeout").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(shipped, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(601)]
+    [InlineData(86400)]
+    public void A_visibility_timeout_outside_two_seconds_to_ten_minutes_is_refused(int seconds)
+    {
+        var problems = new StorageOptions { VisibilityTimeout = TimeSpan.FromSeconds(seconds) }.Validate();
+        Assert.Contains(problems, p => p.Contains(nameof(StorageOptions.VisibilityTimeout), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Clients_point_at_the_pipeline_names()
     {
         var clients = new StorageClients(new StorageOptions());
