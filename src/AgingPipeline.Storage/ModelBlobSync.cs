@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -15,7 +16,7 @@ namespace AgingPipeline.Storage;
 /// <summary>What one <see cref="ModelBlobSync.SyncAsync"/> did, by <c>{name}/{version}</c>.</summary>
 /// <param name="Downloaded">Versions downloaded (new, or changed in the container).</param>
 /// <param name="Removed">Synced versions deleted because they left the container.</param>
-/// <param name="Pending">Versions not (yet) usable, with the reason: no manifest yet, model file missing or still
+/// <param name="Pending">Versions not (yet) usable, with the reason: no manifest yet, a model file missing or still
 /// uploading (hash mismatch), too large, unreadable manifest.</param>
 public sealed record ModelSyncResult(IReadOnlyList<string> Downloaded, IReadOnlyList<string> Removed, IReadOnlyList<string> Pending)
 {
@@ -27,20 +28,24 @@ public sealed record ModelSyncResult(IReadOnlyList<string> Downloaded, IReadOnly
 /// <c>model.json</c>) into a local model root laid out the same way, so that the runner's model repository serves a
 /// newly published version at its next scan, without a restart.</summary>
 /// <remarks>
-/// <para>A version is taken only when it is complete and consistent: its <c>model.json</c> is present, the model file
-/// it names is present, and that file's SHA-256 equals the manifest's <c>sha256</c>. Uploads (for example
-/// <c>az storage blob upload-batch</c>) write files in any order; a version caught half-uploaded fails one of these
-/// checks and is taken at a later pass.</para>
+/// <para>A version is taken only when it is complete and consistent: its <c>model.json</c> is present, every model file
+/// it names is present, and each file's SHA-256 equals the one the manifest gives for it. A manifest names its files in
+/// one of two shapes: a top-level <c>file</c> (default <c>model.onnx</c>) with <c>sha256</c> (age transforms, age
+/// estimators), or a <c>networks</c> array whose entries each have their own <c>file</c> and <c>sha256</c> (a face
+/// detector ships several ONNX graphs in one version). Uploads (for example <c>az storage blob upload-batch</c>) write
+/// files in any order; a version caught half-uploaded fails one of these checks and is taken at a later pass.</para>
 /// <para>Each version is downloaded into a temporary folder under <c>{root}/.sync/</c> (same file system, skipped by
 /// the model repository because of the dot), verified, completed with <c>model.json</c> written last, then renamed into
 /// <c>{root}/{name}/{version}</c>: the repository never sees a partial folder. Downloads are pinned to the ETags of the
 /// listing (<c>If-Match</c>), so the files of one version all come from the same upload.</para>
 /// <para>A record per synced version (<c>{root}/.sync/records/</c>) keeps the ETags it was made from: an unchanged
 /// version costs nothing but the listing, a re-published one is downloaded again and swapped in. A version that is
-/// already on disk without a record (shipped in the image) is adopted when its manifest hash equals the container's,
-/// and is never deleted by the sync.</para>
-/// <para>Storage only: this class knows the folder layout and the two manifest fields it verifies (<c>file</c>,
-/// <c>sha256</c>), not ONNX Runtime; AgingPipeline.Inference stays free of the Azure SDK.</para>
+/// already on disk without a record (shipped in the image) is adopted when its manifest's hashes equal the container's
+/// (<see cref="SyncManifest.Identity"/>), and is never deleted by the sync.</para>
+/// <para>Storage only: this class knows the folder layout and the manifest fields it verifies (<c>file</c>,
+/// <c>sha256</c>, <c>networks[].file</c>, <c>networks[].sha256</c>), reading them from the JSON itself rather than
+/// through AgingPipeline.Inference's manifest types: Storage references Contracts only, and Inference stays free of the
+/// Azure SDK. Everything else in the manifest is the model repository's to validate when it loads the version.</para>
 /// </remarks>
 public sealed class ModelBlobSync : IDisposable
 {
@@ -177,19 +182,19 @@ public sealed class ModelBlobSync : IDisposable
         {
             return $"{ManifestFileName} changed while it was read; retrying at the next pass.";
         }
-        if (!TryReadManifest(manifestBytes, out var modelFile, out var sha256, out var manifestProblem))
+        if (!TryReadManifest(manifestBytes, out var manifest, out var manifestProblem))
         {
             return Reject(version, manifestProblem);
         }
-        if (!version.Files.TryGetValue(modelFile, out var modelBlob))
+        if (manifest.Files.FirstOrDefault(f => !version.Files.ContainsKey(f.Name)) is { } missing)
         {
-            return $"the model file {modelFile} is not uploaded yet.";
+            return $"the model file {missing.Name} is not uploaded yet.";
         }
 
         if (record is null && Directory.Exists(target))
         {
             // Shipped in the image (or copied by hand): keep it when it is the same model.
-            if (LocalManifestHash(target) is { } localHash && string.Equals(localHash, sha256, StringComparison.OrdinalIgnoreCase))
+            if (LocalManifestIdentity(target) is { } localIdentity && string.Equals(localIdentity, manifest.Identity, StringComparison.OrdinalIgnoreCase))
             {
                 WriteRecord(version.Key, new SyncRecord(fingerprint, Downloaded: false, DateTimeOffset.UtcNow));
                 _logger.LogInformation("Model {Model}/{Version} in the models container is the one already on disk; adopted it.", version.Name, version.Version);
@@ -208,10 +213,13 @@ public sealed class ModelBlobSync : IDisposable
                     return $"{file.Name} changed while it was downloaded; retrying at the next pass.";
                 }
             }
-            var actual = await HashFileAsync(Path.Combine(temp, modelBlob.Name), cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
+            foreach (var expected in manifest.Files)
             {
-                return Reject(version, $"the SHA-256 of {modelFile} is {actual}, the manifest says {sha256} (an upload in progress, or the wrong file).");
+                var actual = await HashFileAsync(Path.Combine(temp, expected.Name), cancellationToken).ConfigureAwait(false);
+                if (!string.Equals(actual, expected.Sha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    return Reject(version, $"the SHA-256 of {expected.Name} is {actual}, the manifest says {expected.Sha256} (an upload in progress, or the wrong file).");
+                }
             }
             // The manifest last: a folder with model.json is a complete folder.
             await File.WriteAllBytesAsync(Path.Combine(temp, ManifestFileName), manifestBytes, cancellationToken).ConfigureAwait(false);
@@ -340,11 +348,14 @@ public sealed class ModelBlobSync : IDisposable
         return Convert.ToHexStringLower(hash);
     }
 
-    /// <summary>Reads the two manifest fields the sync verifies.</summary>
-    internal static bool TryReadManifest(byte[] json, out string modelFile, out string sha256, out string problem)
+    /// <summary>Reads the manifest fields the sync verifies: the model files of the version and their SHA-256s.</summary>
+    /// <remarks>Two shapes: a top-level <c>file</c> (default <c>model.onnx</c>) and <c>sha256</c>, or a
+    /// <c>networks</c> array with a <c>file</c> and <c>sha256</c> per entry (face detectors). A manifest with both, or
+    /// with a network the sync could not verify, is refused rather than half-checked: a file without a hash would be
+    /// placed unverified. Only what the sync needs is checked here; the model repository validates the rest at load.</remarks>
+    internal static bool TryReadManifest(byte[] json, [NotNullWhen(true)] out SyncManifest? manifest, out string problem)
     {
-        modelFile = DefaultModelFileName;
-        sha256 = string.Empty;
+        manifest = null;
         problem = string.Empty;
         try
         {
@@ -355,22 +366,27 @@ public sealed class ModelBlobSync : IDisposable
                 problem = $"{ManifestFileName} is not a JSON object.";
                 return false;
             }
+            if (root.TryGetProperty("networks", out var networks) && networks.ValueKind != JsonValueKind.Null)
+            {
+                return TryReadNetworks(root, networks, out manifest, out problem);
+            }
+            var modelFile = DefaultModelFileName;
             if (root.TryGetProperty("file", out var file))
             {
-                if (file.ValueKind != JsonValueKind.String || !IsValidFileName(file.GetString()!) || file.GetString() == ManifestFileName)
+                if (!IsModelFileName(file))
                 {
                     problem = $"{ManifestFileName} names an invalid model file.";
                     return false;
                 }
                 modelFile = file.GetString()!;
             }
-            if (!root.TryGetProperty("sha256", out var hash) || hash.ValueKind != JsonValueKind.String
-                || hash.GetString() is not { Length: 64 } hex || !hex.All(char.IsAsciiHexDigit))
+            if (!root.TryGetProperty("sha256", out var hash) || !IsSha256(hash))
             {
                 problem = $"{ManifestFileName} has no sha256 of 64 hexadecimal digits; a model is only taken when its hash can be verified.";
                 return false;
             }
-            sha256 = hash.GetString()!;
+            var sha256 = hash.GetString()!;
+            manifest = new SyncManifest([new SyncManifestFile(modelFile, sha256)], sha256.ToLowerInvariant());
             return true;
         }
         catch (JsonException e)
@@ -380,12 +396,64 @@ public sealed class ModelBlobSync : IDisposable
         }
     }
 
-    private static string? LocalManifestHash(string directory)
+    private static bool TryReadNetworks(JsonElement root, JsonElement networks, [NotNullWhen(true)] out SyncManifest? manifest, out string problem)
+    {
+        manifest = null;
+        if (root.TryGetProperty("file", out _) || root.TryGetProperty("sha256", out _))
+        {
+            problem = $"{ManifestFileName} has both a top-level file or sha256 and networks; a version names its model files in one of the two.";
+            return false;
+        }
+        if (networks.ValueKind != JsonValueKind.Array || networks.GetArrayLength() == 0)
+        {
+            problem = $"{ManifestFileName} has networks that is not a non-empty array; a model is only taken when its files can be verified.";
+            return false;
+        }
+        var files = new List<SyncManifestFile>();
+        var index = 0;
+        foreach (var network in networks.EnumerateArray())
+        {
+            var at = $"networks[{index++}]";
+            if (network.ValueKind != JsonValueKind.Object)
+            {
+                problem = $"{ManifestFileName} {at} is not a JSON object.";
+                return false;
+            }
+            if (!network.TryGetProperty("file", out var file) || !IsModelFileName(file))
+            {
+                problem = $"{ManifestFileName} {at} names no valid model file.";
+                return false;
+            }
+            var name = file.GetString()!;
+            if (files.Any(f => f.Name == name))
+            {
+                problem = $"{ManifestFileName} {at} names {name}, which an earlier network names too.";
+                return false;
+            }
+            if (!network.TryGetProperty("sha256", out var hash) || !IsSha256(hash))
+            {
+                problem = $"{ManifestFileName} {at} has no sha256 of 64 hexadecimal digits; a model is only taken when its hash can be verified.";
+                return false;
+            }
+            files.Add(new SyncManifestFile(name, hash.GetString()!));
+        }
+        problem = string.Empty;
+        manifest = new SyncManifest(files, string.Join(',', files.Select(f => f.Sha256.ToLowerInvariant())));
+        return true;
+    }
+
+    private static bool IsModelFileName(JsonElement file) =>
+        file.ValueKind == JsonValueKind.String && IsValidFileName(file.GetString()!) && file.GetString() != ManifestFileName;
+
+    private static bool IsSha256(JsonElement hash) =>
+        hash.ValueKind == JsonValueKind.String && hash.GetString() is { Length: 64 } hex && hex.All(char.IsAsciiHexDigit);
+
+    private static string? LocalManifestIdentity(string directory)
     {
         try
         {
             var bytes = File.ReadAllBytes(Path.Combine(directory, ManifestFileName));
-            return TryReadManifest(bytes, out _, out var sha256, out _) ? sha256 : null;
+            return TryReadManifest(bytes, out var manifest, out _) ? manifest.Identity : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -489,6 +557,19 @@ public sealed class ModelBlobSync : IDisposable
         public string Fingerprint => string.Join('|', Files.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => $"{f.Name}:{f.ETag}"));
     }
 }
+
+/// <summary>What the sync reads of a manifest (<see cref="ModelBlobSync.TryReadManifest"/>).</summary>
+/// <param name="Files">The model files the version needs, in manifest order, each with its expected SHA-256: one for
+/// a top-level <c>file</c>, one per entry of <c>networks</c>.</param>
+/// <param name="Identity">What makes two copies of a version the same model: the <c>sha256</c>, or the networks'
+/// <c>sha256</c>s in order joined by commas, lowercase.</param>
+/// <remarks>The identity is what the adopt-if-same check compares between a version already on disk and the
+/// container's; it is built from hashes only, so it stays the top-level <c>sha256</c> for the single-file kinds, as
+/// before, and a face detector is the same model only when every network, in the same order, is.</remarks>
+internal sealed record SyncManifest(IReadOnlyList<SyncManifestFile> Files, string Identity);
+
+/// <summary>One model file of a version and its expected SHA-256 (hexadecimal, as the manifest writes it).</summary>
+internal sealed record SyncManifestFile(string Name, string Sha256);
 
 /// <summary>What the sync remembers about one local version.</summary>
 /// <param name="Fingerprint">The ETags of the container's files it was made from.</param>

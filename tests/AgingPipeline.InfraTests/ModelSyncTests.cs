@@ -16,7 +16,11 @@ namespace AgingPipeline.InfraTests;
 public sealed class ModelSyncTests : IAsyncLifetime
 {
     private const string Model = "test-ager";
+    private const string Detector = "face-detector";
+    private const string FullRange = "face_detection_full_range.onnx";
+    private const string ShortRange = "face_detection_short_range.onnx";
     private static readonly string s_fixture = Path.Combine(RepoPaths.Root, "tests", "fixtures", "models", Model, "1");
+    private static readonly string s_shippedDetector = Path.Combine(RepoPaths.Root, "models", Detector, "1");
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "aging-model-sync-" + Guid.NewGuid().ToString("N"));
     private AzuriteInstance? _azurite;
@@ -167,6 +171,141 @@ public sealed class ModelSyncTests : IAsyncLifetime
         await service.StopAsync(CancellationToken.None);
 
         Assert.False(Directory.Exists(Path.Combine(_root, ModelSyncOptions.WorkFolderName)));
+    }
+
+    [Fact]
+    public async Task A_face_detector_version_published_to_the_container_is_downloaded_with_both_networks_verified_and_served()
+    {
+        Assert.False(Repository.TryGet(Detector, "2", out _));
+
+        await PublishDetectorAsync(version: "2");
+        var service = Service();
+        await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.True(Repository.TryGet(Detector, "2", out var served));
+        Assert.NotNull(served.Detector);
+        Assert.Equal(["full-range", "short-range"], served.Detector.Networks.Select(n => n.Name));
+        foreach (var file in new[] { FullRange, ShortRange, "MODEL_CARD.md" })
+        {
+            Assert.Equal(
+                await File.ReadAllBytesAsync(Path.Combine(s_shippedDetector, file)),
+                await File.ReadAllBytesAsync(Path.Combine(_root, Detector, "2", file)));
+        }
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_root, ModelSyncOptions.WorkFolderName), "tmp-*"));
+    }
+
+    [Fact]
+    public async Task A_face_detector_version_missing_one_network_file_waits_until_it_arrives()
+    {
+        await PublishDetectorAsync(version: "3", skip: ShortRange);
+        using var sync = Sync();
+
+        var first = await sync.SyncAsync();
+
+        Assert.Empty(first.Downloaded);
+        Assert.Contains(first.Pending, p => p == $"{Detector}/3: the model file {ShortRange} is not uploaded yet.");
+        Assert.False(Directory.Exists(Path.Combine(_root, Detector, "3")));
+
+        await Models.UploadBlobAsync($"{Detector}/3/{ShortRange}", BinaryData.FromBytes(await File.ReadAllBytesAsync(Path.Combine(s_shippedDetector, ShortRange))));
+        var second = await sync.SyncAsync();
+
+        Assert.Equal([$"{Detector}/3"], second.Downloaded);
+        Assert.True(File.Exists(Path.Combine(_root, Detector, "3", FullRange)));
+        Assert.True(File.Exists(Path.Combine(_root, Detector, "3", ShortRange)));
+    }
+
+    [Fact]
+    public async Task A_face_detector_network_file_that_does_not_match_its_hash_is_never_placed()
+    {
+        // The second network is the corrupt one: checking only the first file would let it through.
+        await PublishDetectorAsync(version: "4", corrupt: ShortRange);
+        using var sync = Sync();
+
+        var first = await sync.SyncAsync();
+        var second = await sync.SyncAsync();
+
+        Assert.Empty(first.Downloaded);
+        Assert.Contains(first.Pending, p => p.StartsWith($"{Detector}/4: the SHA-256 of {ShortRange} is ", StringComparison.Ordinal));
+        Assert.Contains(second.Pending, p => p.Contains("refused earlier", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(_root, Detector, "4")));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_root, ModelSyncOptions.WorkFolderName), "tmp-*"));
+    }
+
+    [Fact]
+    public async Task The_shipped_face_detector_already_on_disk_is_adopted_without_a_download()
+    {
+        // The image ships face-detector/1; a file only the local copy has shows whether the folder was replaced.
+        var shipped = Path.Combine(_root, Detector, "1");
+        CopyDirectory(s_shippedDetector, shipped);
+        var marker = Path.Combine(shipped, "shipped-in-the-image");
+        await File.WriteAllTextAsync(marker, "local copy");
+        await PublishDetectorAsync(version: "1");
+        using var sync = Sync();
+
+        var first = await sync.SyncAsync();
+        var second = await sync.SyncAsync();
+
+        Assert.Empty(first.Downloaded);
+        Assert.Empty(first.Pending);
+        Assert.False(second.Changed);
+        Assert.Empty(second.Pending);
+        Assert.True(File.Exists(marker));
+
+        // Adopted, not downloaded: when it leaves the container, the sync leaves the shipped copy alone.
+        await foreach (var blob in Models.GetBlobsAsync(BlobTraits.None, BlobStates.None, $"{Detector}/", CancellationToken.None))
+        {
+            await Models.DeleteBlobAsync(blob.Name);
+        }
+        Assert.Empty((await sync.SyncAsync()).Removed);
+        Assert.True(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task A_face_detector_on_disk_with_other_network_hashes_is_replaced_by_the_published_one()
+    {
+        var local = Path.Combine(_root, Detector, "1");
+        CopyDirectory(s_shippedDetector, local);
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(local, "model.json")))!;
+        manifest["networks"]![1]!["sha256"] = new string('0', 64); // the second network differs
+        await File.WriteAllTextAsync(Path.Combine(local, "model.json"), manifest.ToJsonString());
+        await PublishDetectorAsync(version: "1");
+        using var sync = Sync();
+
+        var result = await sync.SyncAsync();
+
+        Assert.Equal([$"{Detector}/1"], result.Downloaded);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(s_shippedDetector, "model.json")),
+            await File.ReadAllBytesAsync(Path.Combine(local, "model.json")));
+    }
+
+    /// <summary>Uploads the shipped face detector as <c>face-detector/{version}</c> (every file of its folder), the
+    /// manifest saying that version (the shipped bytes for version 1).</summary>
+    /// <param name="version">The version folder.</param>
+    /// <param name="skip">A file left out, as if still uploading.</param>
+    /// <param name="corrupt">A file uploaded with its last byte flipped.</param>
+    private async Task PublishDetectorAsync(string version, string? skip = null, string? corrupt = null)
+    {
+        foreach (var path in Directory.GetFiles(s_shippedDetector))
+        {
+            var name = Path.GetFileName(path);
+            if (name == skip || name == "model.json")
+            {
+                continue;
+            }
+            var bytes = await File.ReadAllBytesAsync(path);
+            if (name == corrupt)
+            {
+                bytes[^1] ^= 0xFF;
+            }
+            await Models.UploadBlobAsync($"{Detector}/{version}/{name}", BinaryData.FromBytes(bytes));
+        }
+        var manifestPath = Path.Combine(s_shippedDetector, "model.json");
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!;
+        manifest["version"] = version;
+        await Models.UploadBlobAsync($"{Detector}/{version}/model.json", version == "1"
+            ? BinaryData.FromBytes(await File.ReadAllBytesAsync(manifestPath))
+            : BinaryData.FromString(manifest.ToJsonString()));
     }
 
     /// <summary>Uploads the fixture model as <c>test-ager/{version}</c>, the manifest saying that version.</summary>
