@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgingPipeline.Contracts;
 using AgingPipeline.Testing;
 
 namespace AgingPipeline.Bench;
@@ -20,6 +21,7 @@ internal sealed class BenchOptions
           --quick                small counts (about 2 minutes on 2 cores)
           --model DIR            model version folder (default: the newest models/character-ager/N, as the runner serves)
           --ages 20,40,60,80     target ages of every image
+          --region auto|faces|whole  the region of every upload (default auto: the faces found)
           --ort-seconds S        seconds per batch size in (1) (default 4; quick 1.5)
           --batches 1,8,…        batch sizes of (1) (default 1,2,4,8,16,32; quick 1,4,8,16)
           --latency-runs N       sequential uploads for p50/p95 (default 20; quick 8)
@@ -40,6 +42,8 @@ internal sealed class BenchOptions
     public string ModelDirectory { get; private set; } = NewestVersion(Path.Combine(RepoPaths.Root, "models", "character-ager"));
 
     public IReadOnlyList<int> Ages { get; private set; } = [20, 40, 60, 80];
+
+    public AgingRegion Region { get; private set; } = AgingRegion.Auto;
 
     public double OrtSeconds { get; private set; }
 
@@ -111,6 +115,9 @@ internal sealed class BenchOptions
                 case "--model":
                     var model = Path.GetFullPath(Value());
                     o.ModelDirectory = File.Exists(model) ? Path.GetDirectoryName(model)! : model;
+                    break;
+                case "--region":
+                    o.Region = AgingRegions.Parse(Value());
                     break;
                 case "--ages":
                     o.Ages = [.. Value().Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))];

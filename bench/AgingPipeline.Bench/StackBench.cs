@@ -21,7 +21,7 @@ internal static class StackBench
     /// <summary>Latency (sequential single uploads) and throughput (a burst) of 1 MP images × the ages.</summary>
     public static async Task<StackResult> RunAsync(LocalStack stack, BenchImages images, BenchOptions options)
     {
-        var metadata = Metadata(options.Ages);
+        var metadata = Metadata(options.Ages, options.Region);
         var bytes = images.OneMegapixel.Select(File.ReadAllBytes).ToArray();
 
         Console.Error.WriteLine($"stack: warm-up ({options.WarmupImages} images)");
@@ -123,7 +123,7 @@ internal static class StackBench
     {
         await RestartRunnerAsync(stack, new Dictionary<string, string>(StringComparer.Ordinal));
         var startRss = CurrentRssKiB(stack.Runner.Pid) / 1024.0;
-        var metadata = Metadata(options.Ages);
+        var metadata = Metadata(options.Ages, options.Region);
         var small = images.OneMegapixel.Select(File.ReadAllBytes).ToArray();
         var large = images.TwelveMegapixel.Select(File.ReadAllBytes).ToArray();
 
@@ -150,8 +150,8 @@ internal static class StackBench
         return new RssResult(options.RssImages, largeJobs.Count, options.Concurrency, seconds, peak / 1024.0, startRss, Stats.Percentile(largeTimes, 50));
     }
 
-    private static Dictionary<string, string> Metadata(IReadOnlyList<int> ages) =>
-        new(StringComparer.Ordinal) { [UploadMetadata.Ages] = UploadMetadata.FormatAges(ages) };
+    private static Dictionary<string, string> Metadata(IReadOnlyList<int> ages, AgingRegion region) =>
+        new(StringComparer.Ordinal) { [UploadMetadata.Ages] = UploadMetadata.FormatAges(ages), [UploadMetadata.Region] = region.ToWireName() };
 
     private static async Task<IReadOnlyDictionary<string, JobRecord>> WaitSucceededAsync(LocalStack stack, IReadOnlyCollection<string> jobIds, TimeSpan timeout, TimeSpan? interval = null)
     {
