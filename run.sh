@@ -33,19 +33,12 @@ CONFIG="${CONFIGURATION:-Debug}"
 SAS_LIFETIME="2 hours"
 mkdir -p "$LOGS"
 
-# Services by name: the pid of the running process, how to start it again, and when it last started.
-declare -A PID_OF=() START_OF=() STARTED_AT=() RESTARTS=()
-PIDS=()
+# shellcheck source=infra/local/supervise.sh
+source "$ROOT/infra/local/supervise.sh"
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  PIDS=("${PID_OF[@]}")
-  if ((${#PIDS[@]})); then
-    echo
-    echo "Stopping ${#PIDS[@]} processes..."
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  fi
+  stop_all
   exit "$status"
 }
 trap cleanup EXIT INT TERM
@@ -115,9 +108,6 @@ start_runner() {
     ASPNETCORE_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" MALLOC_ARENA_MAX=2 \
     exec dotnet AgingPipeline.Runner.dll --urls "http://127.0.0.1:$RUNNER_PORT") >>"$LOGS/runner.log" 2>&1 &
   track runner start_runner $!
-}
-track() { # track <service> <start function> <pid>
-  PID_OF[$1]=$3 START_OF[$1]=$2 STARTED_AT[$1]=$SECONDS
 }
 for service in azurite functions event-pump runner; do : >"$LOGS/$service.log"; done
 
@@ -199,22 +189,4 @@ if ((DEMO)); then
 fi
 
 log "Running. Ctrl-C stops everything; a service that dies is started again."
-# Supervisor: a service that exits is restarted after a back-off (1 s, doubling up to 60 s; back to 1 s once it has
-# stayed up for 5 minutes), with a line saying which one and its exit code. The rest keep running: a crashed runner
-# must not take storage or the function app with it (its messages come back after the visibility timeout).
-while true; do
-  died="" status=0
-  wait -n -p died "${PID_OF[@]}" || status=$?
-  [[ -z "$died" ]] && continue
-  for service in "${!PID_OF[@]}"; do
-    [[ "${PID_OF[$service]}" == "$died" ]] || continue
-    if ((SECONDS - STARTED_AT[$service] >= 300)); then RESTARTS[$service]=0; fi
-    RESTARTS[$service]=$((${RESTARTS[$service]:-0} + 1))
-    delay=$((1 << (RESTARTS[$service] - 1))); ((delay > 60)) && delay=60
-    reason="exit code $status"; ((status > 128)) && reason="killed by signal $((status - 128)) ($(kill -l $((status - 128)) 2>/dev/null || echo '?'))"
-    echo "$(date -u +%H:%M:%S) $service died ($reason) after $((SECONDS - STARTED_AT[$service])) s; restarting it in $delay s (restart ${RESTARTS[$service]}; log: $LOGS/$service.log)" >&2
-    unset "PID_OF[$service]"
-    sleep "$delay"
-    "${START_OF[$service]}"
-  done
-done
+supervise
