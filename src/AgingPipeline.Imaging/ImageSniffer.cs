@@ -52,7 +52,7 @@ public static class ImageSniffer
         var acceptedList = string.Join(", ", accepted.Select(FormatName));
         if (header.IsEmpty)
         {
-            throw new PipelineException(PipelineErrorCode.UnsupportedFormat, $"The content is empty. Accepted formats: {acceptedList}.");
+            throw EmptyContent();
         }
         if (result.Format == ImageFormat.Unknown)
         {
@@ -68,6 +68,17 @@ public static class ImageSniffer
         }
         return result.Format;
     }
+
+    /// <summary>The message of the refusal of an empty file.</summary>
+    public const string EmptyContentMessage = "The file is empty.";
+
+    /// <summary>The refusal of an empty file: <see cref="PipelineErrorCode.UnsupportedFormat"/>, "The file is empty."</summary>
+    /// <remarks>The one definition of how an empty file is refused, used by <see cref="Sniff"/> (runner, CLI), the upload
+    /// API and the ingest function, so that the same empty input gets the same code through every entry (issue 15:
+    /// it was InvalidRequest through the API, CorruptImage through ingest and UnsupportedFormat through the CLI).
+    /// UnsupportedFormat, because zero bytes carry no format at all; it is not a damaged image of a known format
+    /// (CorruptImage) and the request around it is well formed (InvalidRequest).</remarks>
+    public static PipelineException EmptyContent() => new(PipelineErrorCode.UnsupportedFormat, EmptyContentMessage);
 
     /// <summary>The short display name of an accepted format ("PNG", "JPEG", "WebP").</summary>
     public static string FormatName(ImageFormat format) => format switch

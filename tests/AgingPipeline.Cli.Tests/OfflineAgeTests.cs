@@ -141,6 +141,23 @@ public sealed class OfflineAgeTests : IDisposable
         Assert.Contains("does not exist", missing.Stderr);
     }
 
+    /// <summary>Issue 15: an empty file gets the code and message that every entry gives it (the upload API, the
+    /// ingest function and the runner use the same <c>ImageSniffer.EmptyContent</c>).</summary>
+    [Fact]
+    public async Task An_empty_image_file_fails_with_UnsupportedFormat_saying_the_file_is_empty()
+    {
+        var input = _temp.Combine("in");
+        Directory.CreateDirectory(input);
+        File.WriteAllBytes(Path.Combine(input, "empty.png"), []);
+
+        var result = await CliRun.InProcessAsync("age", input, "--ages", "20", "--out", _temp.Combine("o"), "--models", TestModel.Root, "--model", TestModel.Name, "--json");
+
+        var file = result.Json.GetProperty("files").EnumerateArray().Single();
+        Assert.Equal("failed", file.GetProperty("result").GetString());
+        Assert.Equal("UnsupportedFormat", file.GetProperty("code").GetString());
+        Assert.Equal("The file is empty.", file.GetProperty("reason").GetString());
+    }
+
     [Fact]
     public async Task Models_lists_served_models_with_manifest_details_and_skipped_folders_with_reasons()
     {

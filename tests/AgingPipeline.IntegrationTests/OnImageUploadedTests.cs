@@ -100,7 +100,7 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
     [InlineData("corrupt", PipelineErrorCode.CorruptImage, "header")]
     [InlineData("huge", PipelineErrorCode.TooManyPixels, "megapixels")]
     [InlineData("tiny", PipelineErrorCode.BadDimensions, "at least")]
-    [InlineData("empty", PipelineErrorCode.CorruptImage, "empty")]
+    [InlineData("empty", PipelineErrorCode.UnsupportedFormat, "The file is empty.")]
     [InlineData("oversize", PipelineErrorCode.ImageTooLarge, "at most")]
     public async Task A_refused_upload_gets_a_failed_record_with_code_and_reason_and_no_message(string kind, PipelineErrorCode code, string reason)
     {

@@ -160,6 +160,46 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
         Assert.Equal("UnsupportedFormat", (await ProblemAsync(response)).GetProperty("code").GetString());
     }
 
+    /// <summary>Issue 15: an empty file was InvalidRequest here, CorruptImage through ingest and UnsupportedFormat
+    /// through the CLI; every entry now gives the one refusal of <c>ImageSniffer.EmptyContent</c>.</summary>
+    [Fact]
+    public async Task An_empty_file_is_415_UnsupportedFormat_saying_the_file_is_empty_as_every_entry_does()
+    {
+        var client = fixture.App.CreateClient();
+        var batchId = PipelineFixture.Unique("empty");
+        using var form = Form("30", batchId, ("empty.png", [], "image/png"));
+
+        var response = await client.PostAsync("/api/uploads", form);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var problem = await ProblemAsync(response);
+        Assert.Equal("UnsupportedFormat", problem.GetProperty("code").GetString());
+        Assert.Contains("The file is empty.", problem.GetProperty("detail").GetString());
+        Assert.Empty(await ListAsync(batchId));
+    }
+
+    /// <summary>Issue 15: a file part with <c>filename=""</c> was read as a form field and refused with "The form
+    /// field 'files' is longer than 1024 characters".</summary>
+    [Fact]
+    public async Task A_file_part_with_an_empty_file_name_is_400_InvalidRequest_saying_so()
+    {
+        var client = fixture.App.CreateClient();
+        var batchId = PipelineFixture.Unique("noname");
+        using var form = Form("30", batchId);
+        var content = new ByteArrayContent(TestImages.Png());
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        content.Headers.ContentDisposition = ContentDispositionHeaderValue.Parse("form-data; name=\"files\"; filename=\"\"");
+        form.Add(content);
+
+        var response = await client.PostAsync("/api/uploads", form);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await ProblemAsync(response);
+        Assert.Equal("InvalidRequest", problem.GetProperty("code").GetString());
+        Assert.Equal("A file part has an empty file name; name every file.", problem.GetProperty("detail").GetString());
+        Assert.Empty(await ListAsync(batchId));
+    }
+
     [Fact]
     public async Task An_oversize_file_is_413_ImageTooLarge()
     {

@@ -239,7 +239,7 @@ public sealed class UploadIngestor
         }
         if (head.Length == 0)
         {
-            return (default, new PipelineException(PipelineErrorCode.CorruptImage, "The upload is empty."));
+            return (default, ImageSniffer.EmptyContent());
         }
         var prefix = head.Prefix.Span;
         ImageFormat format;

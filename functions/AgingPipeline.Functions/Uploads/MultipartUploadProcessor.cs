@@ -9,6 +9,7 @@ using Azure.Storage.Blobs.Specialized;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Polly;
 using Polly.Registry;
@@ -131,6 +132,10 @@ public sealed class MultipartUploadProcessor
                     {
                         throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "A part of the form has no valid Content-Disposition.");
                     }
+                    if (HasEmptyFileName(disposition))
+                    {
+                        throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, EmptyFileNameMessage);
+                    }
                     if (disposition.IsFileDisposition())
                     {
                         if (staged.Count >= _options.MaxFilesPerRequest)
@@ -222,6 +227,23 @@ public sealed class MultipartUploadProcessor
             }
         }
     }
+
+    /// <summary>The refusal of a file part whose <c>filename</c> is empty.</summary>
+    public const string EmptyFileNameMessage = "A file part has an empty file name; name every file.";
+
+    /// <summary>True when the part names a <c>filename</c> (or <c>filename*</c>) parameter whose value is empty.</summary>
+    /// <remarks>Such a part is neither a file nor a field to the parser (a file needs a non-empty name), so it used to be
+    /// read as the form field of its <c>name</c> and refused with "The form field 'files' is longer than 1024
+    /// characters" (issue 15), or a small one silently taken as a field. It is refused rather than given a made-up name:
+    /// odd names are made safe because they still tell the user which file is which (the display name is kept), an
+    /// empty one tells nothing, and the API refuses an unusable value with a reason rather than replace it by a
+    /// default. A browser sends <c>filename=""</c> for a file input left empty; the message says what to do.</remarks>
+    private static bool HasEmptyFileName(ContentDispositionHeaderValue disposition)
+        => disposition.Parameters.Any(p =>
+            (p.Name.Equals("filename", StringComparison.OrdinalIgnoreCase) || p.Name.Equals("filename*", StringComparison.OrdinalIgnoreCase))
+            && StringSegment.IsNullOrEmpty(HeaderUtilities.RemoveQuotes(p.Value)))
+            && StringSegment.IsNullOrEmpty(disposition.FileName)
+            && StringSegment.IsNullOrEmpty(disposition.FileNameStar);
 
     private static string GetBoundary(string? contentType)
     {
@@ -379,7 +401,8 @@ public sealed class MultipartUploadProcessor
         var first = await FillAsync(section.Body, buffer, blockSize, cancellationToken).ConfigureAwait(false);
         if (first == 0)
         {
-            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, $"'{Truncate(displayName)}' is empty.");
+            var empty = ImageSniffer.EmptyContent();
+            throw Refused(empty.Code, StatusCodes.Status415UnsupportedMediaType, $"'{Truncate(displayName)}': {empty.Message}");
         }
         var sniffed = ImageSniffer.Detect(buffer.AsSpan(0, Math.Min(first, ImageSniffer.HeaderLength)));
         var format = sniffed.Format;
