@@ -125,6 +125,48 @@ def measure(portraits: str, aged: str, report: dict, ages: list[int], heads: dic
     return {"summary": summary, "portraits": rows}
 
 
+def estimator_readings(portraits: str, aged: str, report: dict, ages: list[int], checkpoint: str) -> dict:
+    """The age estimator's reading of each aged head, cropped to the ager's template exactly as the pipeline crops
+    it: eyes and mouth found on the input by model/blazeface.py (the detector the pipeline serves, run by an
+    independent implementation), the least-squares similarity to the template, the crop sampled from each output."""
+    import torch  # noqa: PLC0415 - only this optional step needs torch
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import blazeface  # noqa: PLC0415
+    import croptemplate  # noqa: PLC0415
+    from networks import AgeEstimator  # noqa: PLC0415
+
+    estimator = AgeEstimator().eval()
+    estimator.load_state_dict(torch.load(checkpoint, map_location="cpu")["model"])
+    template = croptemplate.load_template()
+    side = 128
+    readings = {}
+    for entry in report["files"]:
+        stem = os.path.splitext(entry["input"])[0]
+        source = blazeface.load_rgba(os.path.join(portraits, entry["input"]))
+        faces = blazeface.detect(source)
+        if not faces:
+            continue
+        k = faces[0]["keypoints"]
+        to_crop = croptemplate.fit_similarity([k["left_eye"], k["right_eye"], k["mouth"]], template.points(side))
+        a, b, tx, ty = croptemplate.invert(to_crop)
+        crops = []
+        for age in ages:
+            path = os.path.join(aged, f"{stem}.age{age}.png")
+            if not os.path.exists(path):
+                break
+            image = Image.open(path).convert("RGBA")
+            ground = Image.new("RGBA", image.size, (128, 128, 128, 255))
+            flat = Image.alpha_composite(ground, image).convert("RGB")
+            # PIL's affine takes the inverse map (crop → image) as (a, b, c, d, e, f): x = a·u + b·v + c.
+            crop = flat.transform((side, side), Image.AFFINE, (a, -b, tx, b, a, ty), resample=Image.BILINEAR)
+            crops.append(torch.from_numpy(np.asarray(crop, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1))
+        if len(crops) == len(ages):
+            with torch.no_grad():
+                years = estimator(torch.stack(crops)).view(-1).tolist()
+            readings[stem] = dict(zip(ages, years))
+    return readings
+
+
 def contact_sheet(portraits: str, aged: str, out_path: str, names: list[str], ages: list[int], tile: int = 200) -> None:
     """Rows = portraits, columns = input then each age, on a light grey ground (the portraits have alpha)."""
     try:
@@ -157,6 +199,12 @@ def write_markdown(figures: dict, model: str, path: str) -> None:
              "| --- | --- | --- | --- |"]
     for a in ages:
         lines.append(f"| {a} | {s['outsideMean'][a]:.3f} | {s['outsideMax'][a]:.3f} | {s['insideMean'][a]:.2f} |")
+    if "estimator" in figures:
+        e = figures["estimator"]
+        means = {a: statistics.fmean(r[a] for r in e["readings"].values()) for a in (10, 40, 80)}
+        lines += ["", f"Age estimator ({e['checkpoint']}) on the aged head crops: reading rises 10 < 40 < 80 for "
+                  f"**{e['monotonic']} of {e['read']}** portraits; mean reading "
+                  + ", ".join(f"{a}: {v:.1f} y" for a, v in means.items()) + "."]
     lines += ["", "Levels on the 0–255 scale, visible pixels only; the head is the detector's face box grown "
               "2.4 × 2.8 (see model/evaluate_art.py). Portraits: Debian's flare-game, CC-BY-SA 3.0, the Flare artists.",
               "", f"Command: `{figures['command']}`", ""]
@@ -170,6 +218,10 @@ def main(argv=None) -> None:
     ap.add_argument("--model", default="character-ager", help="name[:version] as `aging age --model` takes it")
     ap.add_argument("--region", default="auto", choices=["auto", "faces", "whole"])
     ap.add_argument("--portraits", help="a folder of portraits instead of Flare's (fetched when not given)")
+    ap.add_argument("--estimator", help="an age-estimator checkpoint trained on head crops (model/train_estimator.py "
+                    "on the crop data): reads the aged heads at 10, 40 and 80")
+    ap.add_argument("--reuse", action="store_true", help="measure the aged images of an earlier run in --out "
+                    "instead of running the pipeline again")
     ap.add_argument("--heads-from", help="report.json of a region=auto run whose face boxes define the head (to "
                     "measure a region=whole run on the same heads)")
     args = ap.parse_args(argv)
@@ -181,13 +233,25 @@ def main(argv=None) -> None:
     portraits = args.portraits or fetch_flare(os.path.join(ROOT, ".local", "eval", "flare"))
     aged = os.path.join(args.out, "aged")
     os.makedirs(aged, exist_ok=True)
-    report = run_pipeline(portraits, aged, args.model, EVAL_AGES, args.region)
-    with open(os.path.join(args.out, "report.json"), "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=1)
+    report_path = os.path.join(args.out, "report.json")
+    if args.reuse and os.path.exists(report_path):
+        with open(report_path, encoding="utf-8") as f:
+            report = json.load(f)
+    else:
+        report = run_pipeline(portraits, aged, args.model, EVAL_AGES, args.region)
+        with open(report_path, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1)
     figures = measure(portraits, aged, report, EVAL_AGES, heads)
     figures["model"] = report.get("model", args.model)
     figures["region"] = args.region
     figures["command"] = "/usr/bin/python3 model/evaluate_art.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.estimator:
+        readings = estimator_readings(portraits, aged, report, [10, 40, 80], args.estimator)
+        rising = [r for r in readings.values() if r[10] < r[40] < r[80]]
+        figures["estimator"] = {"checkpoint": args.estimator, "readings": readings,
+                                "monotonic": len(rising), "read": len(readings)}
+        print(f"estimator: reading rises 10 < 40 < 80 for {len(rising)} of {len(readings)} portraits; mean "
+              + ", ".join(f"{a}: {statistics.fmean(r[a] for r in readings.values()):.1f} y" for a in (10, 40, 80)))
     with open(os.path.join(args.out, "figures.json"), "w", encoding="utf-8") as f:
         json.dump(figures, f, indent=1)
     write_markdown(figures, figures["model"], os.path.join(args.out, "figures.md"))
