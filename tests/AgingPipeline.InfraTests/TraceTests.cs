@@ -41,12 +41,7 @@ public sealed class TraceTests : IAsyncLifetime
         _azurite = await AzuriteInstance.StartAsync();
         _clients = _azurite.CreateClients();
         await _clients.EnsureCreatedAsync();
-        var fixture = Path.Combine(RepoPaths.Root, "tests", "fixtures", "models", Model, "1");
-        Directory.CreateDirectory(Path.Combine(_modelRoot, Model, "1"));
-        foreach (var file in Directory.GetFiles(fixture))
-        {
-            File.Copy(file, Path.Combine(_modelRoot, Model, "1", Path.GetFileName(file)));
-        }
+        FixtureModels.CopyVersion1(Model, _modelRoot);
     }
 
     public async Task DisposeAsync()
