@@ -55,10 +55,33 @@ def to_pil(x):
     return Image.fromarray(((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy())
 
 
+def load_ager(path: str):
+    """A generator from a training checkpoint, or from a shipped model folder (models/character-ager/N): the ONNX
+    graph's initialisers carry the PyTorch parameter names, so an earlier version is measured on the same data by
+    the same code without its checkpoint."""
+    if os.path.isdir(path):
+        import onnx
+        from onnx import numpy_helper
+        with open(os.path.join(path, "model.json")) as f:
+            manifest = json.load(f)
+        graph = onnx.load(os.path.join(path, manifest["file"])).graph
+        state = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+        depth = len({k.split(".")[1] for k in state if k.startswith("down.")})
+        cfg = {"size": manifest["input"]["height"], "base": state["down.0.0.weight"].shape[0], "depth": depth}
+        G = AgeUNet(cfg["base"], cfg["depth"]).eval()
+        G.load_state_dict({k: state[k] for k in G.state_dict()})
+        return G, cfg
+    ck = torch.load(path, map_location="cpu")
+    cfg = ck.get("config", {"size": 128, "base": 16, "depth": 4})
+    G = AgeUNet(cfg["base"], cfg["depth"]).eval()
+    G.load_state_dict(ck["G"])
+    return G, cfg
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ager", required=True)
-    ap.add_argument("--estimator", required=True)
+    ap.add_argument("--ager", required=True, help="a training checkpoint, or a shipped model folder (models/character-ager/N)")
+    ap.add_argument("--estimator", required=True, help="an age-estimator training checkpoint (the judge)")
     ap.add_argument("--data", default="model/data/heldout")
     ap.add_argument("--out", default="models/character-ager/3")
     ap.add_argument("--estimator-out", default="models/age-estimator/2")
@@ -69,10 +92,7 @@ def main(argv=None):
     if a.threads:
         torch.set_num_threads(a.threads)
 
-    ck = torch.load(a.ager, map_location="cpu")
-    cfg = ck.get("config", {"size": 128, "base": 16, "depth": 4})
-    G = AgeUNet(cfg["base"], cfg["depth"]).eval()
-    G.load_state_dict(ck["G"])
+    G, cfg = load_ager(a.ager)
     E = AgeEstimator().eval()
     E.load_state_dict(torch.load(a.estimator, map_location="cpu")["model"])
     model_size = cfg["size"]

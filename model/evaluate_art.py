@@ -190,6 +190,32 @@ def contact_sheet(portraits: str, aged: str, out_path: str, names: list[str], ag
     sheet.save(out_path, optimize=True)
 
 
+def compare_sheet(portraits: str, runs: list[tuple[str, str]], out_path: str, names: list[str], ages: list[int],
+                  tile: int = 160) -> None:
+    """Versions side by side: rows = portraits; columns = input, then for each age one column per run
+    (label, aged folder), so that the same portrait at the same age sits next to itself."""
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", 15)
+    except OSError:
+        font = ImageFont.load_default()
+    label_h = 26
+    names = [n for n in names if os.path.exists(os.path.join(portraits, n + ".png"))]
+    columns = [("input", None, None)] + [(f"{label} · {a}", folder, a) for a in ages for label, folder in runs]
+    sheet = Image.new("RGB", (tile * len(columns), label_h + tile * len(names)), (236, 236, 236))
+    draw = ImageDraw.Draw(sheet)
+    for c, (label, _, _) in enumerate(columns):
+        draw.text((c * tile + tile // 2, label_h // 2), label, fill=(30, 30, 30), font=font, anchor="mm")
+    for r, name in enumerate(names):
+        for c, (_, folder, age) in enumerate(columns):
+            path = os.path.join(portraits, name + ".png") if folder is None else os.path.join(folder, f"{name}.age{age}.png")
+            if not os.path.exists(path):
+                continue
+            im = Image.open(path).convert("RGBA").resize((tile, tile), Image.LANCZOS)
+            ground = Image.new("RGBA", im.size, (236, 236, 236, 255))
+            sheet.paste(Image.alpha_composite(ground, im).convert("RGB"), (c * tile, label_h + r * tile))
+    sheet.save(out_path, optimize=True)
+
+
 def write_markdown(figures: dict, model: str, path: str) -> None:
     s = figures["summary"]
     ages = sorted(int(a) for a in s["outsideMean"])
@@ -224,6 +250,10 @@ def main(argv=None) -> None:
                     "instead of running the pipeline again")
     ap.add_argument("--heads-from", help="report.json of a region=auto run whose face boxes define the head (to "
                     "measure a region=whole run on the same heads)")
+    ap.add_argument("--compare-with", metavar="LABEL=DIR",
+                    help="an earlier run's --out (e.g. v3=artifacts/eval/flare-v3): also writes compare.png, that run "
+                         "and this one side by side at ages 10, 60 and 85")
+    ap.add_argument("--label", default="", help="this run's label in compare.png (default: the model)")
     args = ap.parse_args(argv)
     heads = None
     if args.heads_from:
@@ -256,6 +286,10 @@ def main(argv=None) -> None:
         json.dump(figures, f, indent=1)
     write_markdown(figures, figures["model"], os.path.join(args.out, "figures.md"))
     contact_sheet(portraits, aged, os.path.join(args.out, "contact-sheet.png"), SHEET_PORTRAITS, SHEET_AGES)
+    if args.compare_with:
+        label, _, folder = args.compare_with.partition("=")
+        compare_sheet(portraits, [(label, os.path.join(folder, "aged")), (args.label or args.model, aged)],
+                      os.path.join(args.out, "compare.png"), SHEET_PORTRAITS, [10, 60, 85])
     s = figures["summary"]
     print(f"faces found {s['facesFound']}/{s['portraits']}; mean change outside the head: "
           + ", ".join(f"age {a}: {v:.3f}" for a, v in s["outsideMean"].items()))

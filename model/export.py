@@ -103,8 +103,11 @@ def export_estimator(a):
         "output": {"name": "age", "kind": "age-years", "range": [0.0, 120.0]},
         "maxBatch": 64,
         "licence": "MIT (weights and training code); trained only on procedurally generated images",
-        "trainingData": "model/charactergen.py procedural character portraits (augmented)",
+        "trainingData": "model/charactergen.py procedural character portraits (augmented)"
+                        + (", rendered into the head-crop template with style randomisation" if a.crop else ""),
         "training": {"steps": ck["step"]},
+        # An estimator trained on head crops reads the same aligned crop as the ager (at its own size).
+        **({"crop": croptemplate.to_manifest(croptemplate.load_template(), size)} if a.crop else {}),
     })
     print(f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.1f} MB) from step {ck['step']}")
     if a.parity:
@@ -135,6 +138,8 @@ def main(argv=None):
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--parity", help="folder for parity fixtures (optional)")
+    ap.add_argument("--crop", action="store_true", help="estimator: it was trained on head crops (model/data-crop); "
+                    "write the crop template into its manifest")
     ap.add_argument("--parity-data", default="model/data/heldout")
     a = ap.parse_args(argv)
     (export_ager if a.what == "ager" else export_estimator)(a)

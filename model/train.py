@@ -14,6 +14,7 @@ import argparse
 import math
 import os
 import random
+import signal
 import sys
 import time
 
@@ -54,6 +55,9 @@ def main(argv=None):
     ap.add_argument("--l2", type=float, default=100.0,
                     help="weight of a squared-error term: it learns the large, certain changes (hair tone, face shape) "
                          "faster than L1 alone, whose median-seeking gradient favours 'no change' early on")
+    ap.add_argument("--change-weight", type=float, default=0.0,
+                    help="extra L1/L2 weight where the pair differs (0 = plain losses, as version 3): pixels that the "
+                         "ageing changes (|target - source| up to 0.1, blurred 5×5) weigh up to 1 + this")
     ap.add_argument("--adv", type=float, default=1.0)
     ap.add_argument("--adv-warmup", type=float, default=0.0,
                     help="fraction of the --minutes budget trained with L1 only before the adversarial loss starts "
@@ -137,7 +141,10 @@ def main(argv=None):
     start_step, start_time = step, time.time()
     last_save = start_time
     sums = {"l1": 0.0, "g_adv": 0.0, "d": 0.0, "age": 0.0}
-    while step < a.steps and time.time() < deadline:
+    # SIGTERM (kill, a session ending) stops after the current step with a checkpoint, so nothing is lost.
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    while step < a.steps and time.time() < deadline and not stop:
         if a.lr_warmup:
             for opt in (opt_g, opt_d):
                 for group in opt.param_groups:
@@ -161,7 +168,17 @@ def main(argv=None):
             loss_d = g_adv = torch.zeros(())
         # Generator.
         l1 = F.l1_loss(fake, tgt)
-        loss_g = a.l1 * l1 + a.l2 * F.mse_loss(fake, tgt) + a.adv * g_adv
+        if a.change_weight > 0:
+            # Most of a crop does not change between two ages; a plain mean over it teaches the identity first and
+            # the ageing (hair, lines, proportions) slowly. Weigh the changed pixels more; normalise so the scale
+            # of the loss stays that of a plain mean.
+            changed = F.avg_pool2d((tgt - src).abs().amax(1, keepdim=True), 5, 1, 2)
+            w = 1.0 + a.change_weight * (changed / 0.1).clamp(max=1.0)
+            w = w / w.mean(dim=(2, 3), keepdim=True)
+            rec = a.l1 * (w * (fake - tgt).abs()).mean() + a.l2 * (w * (fake - tgt).pow(2)).mean()
+        else:
+            rec = a.l1 * l1 + a.l2 * F.mse_loss(fake, tgt)
+        loss_g = rec + a.adv * g_adv
         if critic is not None:
             # Age loss (IPCGAN-style): the output should read as the target age to an age regressor. Smooth L1
             # in years/100, like the estimator's own training loss.

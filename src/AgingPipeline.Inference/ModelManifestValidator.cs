@@ -228,9 +228,10 @@ public static partial class ModelManifestValidator
         {
             return;
         }
-        if (manifest.Kind != ModelKinds.AgeTransform)
+        // An ager ages the crop; an estimator trained on head crops reads one (it judges the aged faces).
+        if (manifest.Kind is not (ModelKinds.AgeTransform or ModelKinds.AgeEstimator))
         {
-            errors.Add($"crop is only meaningful for kind '{ModelKinds.AgeTransform}'.");
+            errors.Add($"crop is only meaningful for kinds '{ModelKinds.AgeTransform}' and '{ModelKinds.AgeEstimator}'.");
         }
         if (crop.Size is null)
         {

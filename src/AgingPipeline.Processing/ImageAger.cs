@@ -272,8 +272,10 @@ public sealed class ImageAger(
 
     private async Task<double> EstimateSourceAgeAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
     {
-        var estimator = models.Models.Where(m => m.Estimator is not null).MaxBy(m => m.VersionNumber)
-            ?? throw new PipelineException(PipelineErrorCode.ModelNotFound, "The model needs the age of the input, but no age-estimator model is served.");
+        // The input's age is read from the whole picture, so only an estimator of whole pictures (no head-crop
+        // template) fits here.
+        var estimator = models.Models.Where(m => m.Estimator is not null && m.Manifest.Crop is null).MaxBy(m => m.VersionNumber)
+            ?? throw new PipelineException(PipelineErrorCode.ModelNotFound, "The model needs the age of the input, but no whole-picture age-estimator model is served.");
         var tensor = new float[estimator.Model.ImageLength];
         decoder.DecodeForModel(input, estimator.Estimator!.Width, estimator.Estimator.Height, tensor);
         var age = await estimator.Batcher.InferAsync(tensor, ReadOnlyMemory<float>.Empty, cancellationToken).ConfigureAwait(false);
