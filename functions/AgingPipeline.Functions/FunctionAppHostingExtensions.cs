@@ -27,6 +27,8 @@ public static class FunctionAppHostingExtensions
         var services = builder.Services;
         services.AddOptions<UploadRules>().BindConfiguration(UploadRules.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UploadRules>>(new DelegateValidator<UploadRules>(static o => o.Validate()));
+        services.AddOptions<InputLimits>().BindConfiguration(InputLimits.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InputLimits>>(new DelegateValidator<InputLimits>(static o => o.Validate()));
         services.AddOptions<FunctionAppOptions>().BindConfiguration(FunctionAppOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<FunctionAppOptions>>(new DelegateValidator<FunctionAppOptions>(static o => o.Validate()));
         services.AddSingleton(TimeProvider.System);

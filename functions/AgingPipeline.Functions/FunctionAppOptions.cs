@@ -6,11 +6,6 @@ public sealed class FunctionAppOptions
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "FunctionApp";
 
-    /// <summary>Bytes read from the start of an upload to sniff its format and read its header (default 64 KiB).</summary>
-    /// <remarks>OnImageUploaded never downloads the whole image: a ranged read is enough for the magic numbers and
-    /// almost every frame header, and costs the same for a 10 KB and a 50 MB upload.</remarks>
-    public int HeaderProbeBytes { get; set; } = 64 * 1024;
-
     /// <summary>Most files in one upload request (default 100).</summary>
     public int MaxFilesPerRequest { get; set; } = 100;
 
@@ -20,6 +15,8 @@ public sealed class FunctionAppOptions
     public long MaxRequestBytes { get; set; } = 100L * 1024 * 1024;
 
     /// <summary>Size of the blocks an upload is staged in (default 4 MiB): the most memory one upload holds.</summary>
+    /// <remarks>At least 64 KiB (<see cref="Contracts.InputLimits.PrefixBytes"/>), so that the first block of a file holds
+    /// everything the door looks at.</remarks>
     public int UploadBlockBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>How long a queued job record without a sent message is left to its creator before a repeated
@@ -38,10 +35,6 @@ public sealed class FunctionAppOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (HeaderProbeBytes is < 1024 or > 4 * 1024 * 1024)
-        {
-            problems.Add($"{nameof(HeaderProbeBytes)} must be between 1 KiB and 4 MiB.");
-        }
         if (MaxFilesPerRequest < 1)
         {
             problems.Add($"{nameof(MaxFilesPerRequest)} must be at least 1.");

@@ -22,11 +22,13 @@ internal sealed class JobBlobs(StorageClients clients, ResiliencePipeline pipeli
 {
     /// <summary>Downloads the input of a job.</summary>
     /// <exception cref="PipelineException">InvalidRequest for another container; InputGone when the blob is missing
-    /// or changed; ImageTooLarge over <see cref="ImagingOptions.MaxBytes"/> (checked before downloading);
+    /// or changed; ImageTooLarge over <see cref="InputLimits.MaxBytes"/> (checked before downloading: only the first
+    /// <see cref="InputLimits.PrefixBytes"/> are read, for the door's earlier checks);
     /// StorageUnavailable after retries.</exception>
-    public async Task<BinaryData> DownloadInputAsync(JobMessage message, ImagingOptions limits, CancellationToken cancellationToken = default)
+    public async Task<BinaryData> DownloadInputAsync(JobMessage message, InputLimits limits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(limits);
         if (!string.Equals(message.InputContainer, BlobNames.UploadsContainer, StringComparison.Ordinal))
         {
             throw new PipelineException(PipelineErrorCode.InvalidRequest,
@@ -53,13 +55,17 @@ internal sealed class JobBlobs(StorageClients clients, ResiliencePipeline pipeli
         {
             throw Gone(message);
         }
-        ImageLimits.CheckByteLength(properties.ContentLength, limits);
+        var tooLarge = limits.CheckBytes(properties.ContentLength) is not null;
         var content = await pipeline.ExecuteStorageAsync(
             static async (s, ct) =>
             {
                 try
                 {
-                    var options = new BlobDownloadOptions { Conditions = s.conditions };
+                    var options = new BlobDownloadOptions
+                    {
+                        Conditions = s.conditions,
+                        Range = s.tooLarge ? new HttpRange(0, InputLimits.PrefixBytes) : default,
+                    };
                     return (await s.blob.DownloadContentAsync(options, ct).ConfigureAwait(false)).Value.Content;
                 }
                 catch (RequestFailedException ex) when (IsGone(ex))
@@ -67,10 +73,21 @@ internal sealed class JobBlobs(StorageClients clients, ResiliencePipeline pipeli
                     return null;
                 }
             },
-            (blob, conditions),
+            (blob, conditions, tooLarge),
             $"download input {message.InputBlob}",
             cancellationToken).ConfigureAwait(false);
-        return content ?? throw Gone(message);
+        if (content is null)
+        {
+            throw Gone(message);
+        }
+        if (tooLarge)
+        {
+            // Refused with what the door says at every entry (format and header first, then bytes): only the first
+            // bytes of an oversize input are read.
+            InputCheck.Inspect(content.ToMemory().Span, properties.ContentLength, limits);
+            throw limits.CheckBytes(properties.ContentLength)!;
+        }
+        return content;
     }
 
     /// <summary>Writes an output unless a blob of that name exists.</summary>

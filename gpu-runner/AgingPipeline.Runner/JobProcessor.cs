@@ -141,7 +141,7 @@ internal sealed class JobProcessor(
         BinaryData input;
         using (RunnerStages.Start(RunnerStages.Download))
         {
-            input = await blobs.DownloadInputAsync(message, imaging.Value, cancellationToken).ConfigureAwait(false);
+            input = await blobs.DownloadInputAsync(message, imaging.Value.Limits, cancellationToken).ConfigureAwait(false);
         }
         AgingResult result;
         EncodedImage? sheet = null;

@@ -5,7 +5,7 @@ namespace AgingPipeline.Runner;
 /// <summary>Settings of the job worker, bound from the <c>Runner</c> configuration section.</summary>
 /// <remarks>Concurrency is what feeds the dynamic batcher: with one job at a time a 4-age job makes batches of 4 at
 /// most; with several jobs in flight their ages share batches. Jobs in flight overlap their storage round trips; only
-/// <see cref="PixelWorkers"/> of them at a time hold decoded pixels (up to <c>Imaging:MaxPixels</c> × 4 bytes for the
+/// <see cref="PixelWorkers"/> of them at a time hold decoded pixels (up to <c>Limits:MaxPixels</c> × 4 bytes for the
 /// input and as much again for the output being encoded), which bounds the runner's memory.</remarks>
 public sealed class RunnerOptions
 {

@@ -2,28 +2,15 @@ using System.Text;
 
 namespace AgingPipeline.Contracts;
 
-/// <summary>Limits and defaults that apply to every upload, whichever way it came in (web form, CLI, direct
-/// blob write). Bound from the <c>Uploads</c> configuration section.</summary>
+/// <summary>The options of every upload, whichever way it came in (web form, CLI, direct blob write): the ages, model
+/// and region allowed and their defaults. Bound from the <c>Uploads</c> configuration section.</summary>
 /// <remarks>One class for the API and for OnImageUploaded, so that a blob written straight into storage is held
-/// to exactly the same rules as one sent through the API. Defaults are deliberately conservative: the byte limit
-/// bounds storage cost and the memory of the function host (which reads the whole blob to bind the trigger),
-/// the pixel limit is the decompression-bomb guard.</remarks>
+/// to exactly the same rules as one sent through the API. What content is accepted (format, bytes, pixels, sides,
+/// frames) is not here but in <see cref="InputLimits"/>, which the runner and the CLI share too.</remarks>
 public sealed class UploadRules
 {
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Uploads";
-
-    /// <summary>Largest accepted upload in bytes (default 50 MiB).</summary>
-    public long MaxBytes { get; set; } = 50L * 1024 * 1024;
-
-    /// <summary>Largest accepted width × height (default 40 megapixels).</summary>
-    public long MaxPixels { get; set; } = 40_000_000;
-
-    /// <summary>Longest accepted side in pixels (default 12,000).</summary>
-    public int MaxDimension { get; set; } = 12_000;
-
-    /// <summary>Shortest accepted side in pixels (default 16): smaller images carry no face to age.</summary>
-    public int MinDimension { get; set; } = 16;
 
     /// <summary>Smallest target age in years.</summary>
     public int MinAge { get; set; } = 5;
@@ -50,18 +37,6 @@ public sealed class UploadRules
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (MaxBytes <= 0)
-        {
-            problems.Add($"{nameof(MaxBytes)} must be positive.");
-        }
-        if (MaxPixels <= 0)
-        {
-            problems.Add($"{nameof(MaxPixels)} must be positive.");
-        }
-        if (MinDimension < 1 || MaxDimension < MinDimension)
-        {
-            problems.Add($"{nameof(MinDimension)} must be at least 1 and at most {nameof(MaxDimension)}.");
-        }
         if (MinAge < 0 || MaxAge < MinAge)
         {
             problems.Add($"{nameof(MinAge)} must be at least 0 and at most {nameof(MaxAge)}.");
@@ -83,39 +58,6 @@ public sealed class UploadRules
             problems.Add($"{nameof(DefaultRegion)} must be one of {string.Join(", ", AgingRegions.Names)}.");
         }
         return problems;
-    }
-
-    /// <summary>Checks a probed header against the size rules.</summary>
-    /// <param name="header">The header read from the first bytes.</param>
-    /// <param name="error">The code and human reason when refused.</param>
-    /// <returns>True when the image may be processed (unknown dimensions pass here; the decoder checks them).</returns>
-    public bool TryAcceptDimensions(ImageHeader header, out PipelineException? error)
-    {
-        error = null;
-        if (!header.HasDimensions)
-        {
-            return true;
-        }
-        var (width, height) = (header.Width!.Value, header.Height!.Value);
-        if (header.PixelCount > MaxPixels)
-        {
-            error = new PipelineException(PipelineErrorCode.TooManyPixels,
-                $"The image is {width}×{height} pixels ({header.PixelCount / 1e6:0.#} megapixels); at most {MaxPixels / 1e6:0.#} megapixels are accepted.");
-            return false;
-        }
-        if (width > MaxDimension || height > MaxDimension)
-        {
-            error = new PipelineException(PipelineErrorCode.BadDimensions,
-                $"The image is {width}×{height} pixels; no side may be longer than {MaxDimension} pixels.");
-            return false;
-        }
-        if (width < MinDimension || height < MinDimension)
-        {
-            error = new PipelineException(PipelineErrorCode.BadDimensions,
-                $"The image is {width}×{height} pixels; both sides must be at least {MinDimension} pixels.");
-            return false;
-        }
-        return true;
     }
 }
 

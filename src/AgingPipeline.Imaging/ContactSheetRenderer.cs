@@ -105,7 +105,7 @@ public sealed class ContactSheetRenderer
         }
         catch (VipsException e)
         {
-            throw VipsErrors.Corrupt(header.Format, "decoding a contact sheet tile", e);
+            throw VipsErrors.Corrupt(header.Format, e);
         }
         using (picture)
         {

@@ -36,6 +36,11 @@ public sealed class ImageDecoder
     /// <summary>The options in force.</summary>
     public ImagingOptions Options => _headerReader.Options;
 
+    /// <summary>The refusal text of content that claims <paramref name="format"/> but cannot be decoded: fixed per
+    /// format, never libvips' own words, so that the same broken file gets the same text at every entry and on every
+    /// run.</summary>
+    public static string CorruptMessage(ImageFormat format) => VipsErrors.CorruptMessage(format);
+
     /// <summary>Decodes the whole image at full resolution into one interleaved byte array.</summary>
     /// <exception cref="PipelineException">Any limit or format error of <see cref="ImageHeaderReader.Read(ReadOnlyMemory{byte})"/>,
     /// or <see cref="PipelineErrorCode.CorruptImage"/> when the pixel data cannot be decoded.</exception>
@@ -62,7 +67,7 @@ public sealed class ImageDecoder
         }
         catch (VipsException e)
         {
-            throw VipsErrors.Corrupt(header.Format, "decoding the pixels", e);
+            throw VipsErrors.Corrupt(header.Format, e);
         }
         return new DecodedImage(pixels, width, height, bands, header);
     }
@@ -92,7 +97,7 @@ public sealed class ImageDecoder
         }
         catch (VipsException e)
         {
-            throw VipsErrors.Corrupt(header.Format, "decoding the pixels", e);
+            throw VipsErrors.Corrupt(header.Format, e);
         }
     }
 

@@ -6,13 +6,12 @@ namespace AgingPipeline.Imaging;
 
 /// <summary>Sniffs content and reads its header, refusing anything outside <see cref="ImagingOptions"/> before a
 /// single pixel is decoded.</summary>
-/// <remarks>Order matters for safety: byte length first (free), then the magic numbers (the format-specific loader is
-/// chosen from them, never from a name), then the header alone (libvips opens images lazily; with sequential access
-/// nothing past the header is read), then the limits. Only content that passes all four reaches a decoder.</remarks>
+/// <remarks>Order matters for safety: the door first (<see cref="InputCheck"/>: magic numbers, header fields, byte
+/// length; the format-specific loader is chosen from the magic numbers, never from a name), then the header alone
+/// through libvips (it opens images lazily; with sequential access nothing past the header is read), then the limits
+/// on what only libvips could tell. Only content that passes all of them reaches a decoder.</remarks>
 public sealed class ImageHeaderReader
 {
-    private const int ProbeLength = 64 * 1024;
-
     /// <summary>Creates a reader; initialises libvips for the process if nothing did yet.</summary>
     public ImageHeaderReader(ImagingOptions options, ILoggerFactory? loggerFactory = null)
     {
@@ -25,22 +24,23 @@ public sealed class ImageHeaderReader
     /// <summary>The limits this reader enforces.</summary>
     public ImagingOptions Options { get; }
 
-    /// <summary>Sniffs and reads the header of complete content in memory, then checks it against the limits.</summary>
+    /// <summary>Checks complete content in memory at the door (<see cref="InputCheck"/>), reads its header with libvips,
+    /// then checks what only the header tells (<see cref="ImageLimits"/>).</summary>
     /// <exception cref="PipelineException">UnsupportedFormat, CorruptImage, ImageTooLarge, TooManyPixels,
     /// BadDimensions or TooManyFrames.</exception>
     public ImageInfo Read(ReadOnlyMemory<byte> data)
     {
-        ImageLimits.CheckByteLength(data.Length, Options);
         var span = data.Span;
-        var format = ImageSniffer.Sniff(span[..Math.Min(span.Length, ImageSniffer.HeaderLength)], Options.AcceptedFormats);
+        var prefix = span[..Math.Min(span.Length, InputLimits.PrefixBytes)];
+        var format = InputCheck.Inspect(prefix, data.Length, Options.Limits).Format;
         using var image = LoadHeader(VipsBuffers.AsArray(data), format);
-        var header = Describe(image, format, data.Length, span[..Math.Min(span.Length, ProbeLength)]);
-        ImageLimits.Check(header, Options);
+        var header = Describe(image, format, data.Length, prefix);
+        ImageLimits.Check(header, Options.Limits);
         return header;
     }
 
-    /// <summary>Sniffs and reads the header from a stream of <paramref name="length"/> bytes, reading only as far as
-    /// the header, then checks it against the limits.</summary>
+    /// <summary>Checks the content of a stream of <paramref name="length"/> bytes at the door and reads its header,
+    /// reading only as far as the header, then checks it against the limits.</summary>
     /// <remarks>Use it to vet a large upload (e.g. a blob download stream) without reading all of it; the stream is
     /// read synchronously and is left positioned somewhere after the header.</remarks>
     /// <param name="stream">The content, positioned at its start.</param>
@@ -49,11 +49,10 @@ public sealed class ImageHeaderReader
     public ImageInfo Read(Stream stream, long length)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        ImageLimits.CheckByteLength(length, Options);
-        var probe = new byte[(int)Math.Min(ProbeLength, Math.Max(length, ImageSniffer.HeaderLength))];
+        var probe = new byte[(int)Math.Clamp(length, 0, InputLimits.PrefixBytes)];
         var read = stream.ReadAtLeast(probe, probe.Length, throwOnEndOfStream: false);
         var prefix = probe.AsMemory(0, read);
-        var format = ImageSniffer.Sniff(prefix.Span[..Math.Min(read, ImageSniffer.HeaderLength)], Options.AcceptedFormats);
+        var format = InputCheck.Inspect(prefix.Span, length, Options.Limits).Format;
         using var replay = new PrefixedReadStream(prefix, stream);
         Image image;
         try
@@ -68,12 +67,12 @@ public sealed class ImageHeaderReader
         }
         catch (VipsException e)
         {
-            throw VipsErrors.Corrupt(format, "reading the header", e);
+            throw VipsErrors.Corrupt(format, e);
         }
         using (image)
         {
             var header = Describe(image, format, length, prefix.Span);
-            ImageLimits.Check(header, Options);
+            ImageLimits.Check(header, Options.Limits);
             return header;
         }
     }
@@ -93,7 +92,7 @@ public sealed class ImageHeaderReader
         }
         catch (VipsException e)
         {
-            throw VipsErrors.Corrupt(format, "reading the header", e);
+            throw VipsErrors.Corrupt(format, e);
         }
     }
 

@@ -1,76 +1,26 @@
-using System.Globalization;
 using AgingPipeline.Contracts;
 
 namespace AgingPipeline.Imaging;
 
-/// <summary>Checks sizes against <see cref="ImagingOptions"/>, with messages a person can act on.</summary>
-/// <remarks>Every check here runs on numbers from the header, before decoding, so refusing a decompression bomb costs
-/// nothing. The pixel budget is checked before the side lengths so that a bomb is reported as what it is.</remarks>
+/// <summary>Checks what libvips read from a header against <see cref="InputLimits"/>, with the messages every entry
+/// gives (<see cref="InputLimits.CheckSize"/>, <see cref="InputLimits.CheckFrames"/>).</summary>
+/// <remarks>Runs after <see cref="InputCheck"/>, for what the first bytes could not tell (a JPEG frame header behind a
+/// large EXIF segment, a WebP animation's frame count). Every check runs on numbers from the header, before decoding,
+/// so refusing a decompression bomb costs nothing. Sizes are reported as stored (before the EXIF orientation), as the
+/// door reports them, so that the message does not depend on which of the two caught the image.</remarks>
 public static class ImageLimits
 {
-    /// <summary>Throws <see cref="PipelineErrorCode.ImageTooLarge"/> when the content has more bytes than allowed.</summary>
-    public static void CheckByteLength(long byteLength, ImagingOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        if (byteLength > options.MaxBytes)
-        {
-            throw new PipelineException(
-                PipelineErrorCode.ImageTooLarge,
-                $"The file is {FormatBytes(byteLength)}; the limit is {FormatBytes(options.MaxBytes)}.");
-        }
-    }
-
     /// <summary>Throws the matching <see cref="PipelineException"/> when the header is outside the limits.</summary>
-    /// <exception cref="PipelineException"><see cref="PipelineErrorCode.ImageTooLarge"/>,
-    /// <see cref="PipelineErrorCode.TooManyPixels"/>, <see cref="PipelineErrorCode.BadDimensions"/> or
-    /// <see cref="PipelineErrorCode.TooManyFrames"/>.</exception>
-    public static void Check(ImageInfo header, ImagingOptions options)
+    /// <exception cref="PipelineException"><see cref="PipelineErrorCode.TooManyPixels"/>,
+    /// <see cref="PipelineErrorCode.BadDimensions"/> or <see cref="PipelineErrorCode.TooManyFrames"/>.</exception>
+    public static void Check(ImageInfo header, InputLimits limits)
     {
         ArgumentNullException.ThrowIfNull(header);
-        ArgumentNullException.ThrowIfNull(options);
-        CheckByteLength(header.ByteLength, options);
-        var size = $"{header.Width.ToString(CultureInfo.InvariantCulture)} × {header.Height.ToString(CultureInfo.InvariantCulture)}";
-        if (header.Width < 1 || header.Height < 1)
+        ArgumentNullException.ThrowIfNull(limits);
+        var (storedWidth, storedHeight) = header.SwapsAxes ? (header.Height, header.Width) : (header.Width, header.Height);
+        if ((limits.CheckSize(storedWidth, storedHeight) ?? limits.CheckFrames(header.Frames)) is { } refusal)
         {
-            throw new PipelineException(PipelineErrorCode.BadDimensions, $"The image declares an empty canvas ({size} pixels).");
-        }
-        if (header.Pixels > options.MaxPixels)
-        {
-            throw new PipelineException(
-                PipelineErrorCode.TooManyPixels,
-                $"The image is {size} pixels ({FormatMegapixels(header.Pixels)}); the limit is {FormatMegapixels(options.MaxPixels)}.");
-        }
-        var longest = Math.Max(header.Width, header.Height);
-        var shortest = Math.Min(header.Width, header.Height);
-        if (longest > options.MaxDimension)
-        {
-            throw new PipelineException(
-                PipelineErrorCode.BadDimensions,
-                $"The image is {size} pixels; no side may be longer than {options.MaxDimension.ToString(CultureInfo.InvariantCulture)} pixels.");
-        }
-        if (shortest < options.MinDimension)
-        {
-            throw new PipelineException(
-                PipelineErrorCode.BadDimensions,
-                $"The image is {size} pixels; each side must be at least {options.MinDimension.ToString(CultureInfo.InvariantCulture)} pixels.");
-        }
-        if (header.Frames > options.MaxFrames)
-        {
-            throw new PipelineException(
-                PipelineErrorCode.TooManyFrames,
-                options.MaxFrames == 1
-                    ? $"The image is an animation with {header.Frames.ToString(CultureInfo.InvariantCulture)} frames; only still images are accepted."
-                    : $"The image has {header.Frames.ToString(CultureInfo.InvariantCulture)} frames; the limit is {options.MaxFrames.ToString(CultureInfo.InvariantCulture)}.");
+            throw refusal;
         }
     }
-
-    private static string FormatMegapixels(long pixels) =>
-        (pixels / 1_000_000.0).ToString(pixels < 10_000_000 ? "0.##" : "0.#", CultureInfo.InvariantCulture) + " megapixels";
-
-    private static string FormatBytes(long bytes) => bytes switch
-    {
-        < 1024 => bytes.ToString(CultureInfo.InvariantCulture) + " bytes",
-        < 1024 * 1024 => (bytes / 1024.0).ToString("0.#", CultureInfo.InvariantCulture) + " KiB",
-        _ => (bytes / (1024.0 * 1024.0)).ToString("0.#", CultureInfo.InvariantCulture) + " MiB",
-    };
 }

@@ -14,43 +14,20 @@ public enum ModelFitMode
 }
 
 /// <summary>Limits and encoder settings of the imaging layer, bound from the <c>Imaging</c> configuration section.</summary>
-/// <remarks>Every upload is untrusted. These limits are checked against the image <em>header</em> before a single
-/// pixel is decoded, so that a small file that declares a huge canvas (a decompression bomb) is refused at the cost of
-/// reading a few hundred bytes. They are options, not literals, so that an operator can tighten them per deployment;
-/// <see cref="Validate"/> refuses nonsensical combinations at start-up.</remarks>
+/// <remarks>Every upload is untrusted. Its <see cref="Limits"/> are checked against the image <em>header</em> before a
+/// single pixel is decoded, so that a small file that declares a huge canvas (a decompression bomb) is refused at the
+/// cost of reading a few hundred bytes. They are options, not literals, so that an operator can tighten them per
+/// deployment; <see cref="Validate"/> refuses nonsensical combinations at start-up.</remarks>
 public sealed class ImagingOptions
 {
     /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Imaging";
 
-    /// <summary>Largest accepted upload in bytes (default 50 MiB).</summary>
-    /// <remarks>Bounds download time and the memory that holds the compressed bytes.</remarks>
-    public long MaxBytes { get; set; } = 50L * 1024 * 1024;
-
-    /// <summary>Largest accepted width × height (default 50 megapixels).</summary>
-    /// <remarks>The decompression-bomb guard: decoded memory is width × height × bands, so 50 MP RGBA is 200 MB of
-    /// native memory while the file may be a few hundred bytes.</remarks>
-    public long MaxPixels { get; set; } = 50_000_000;
-
-    /// <summary>Longest accepted side in pixels (default 12000).</summary>
-    /// <remarks>Refuses degenerate strips (e.g. 1 × 40000000) that pass the pixel budget but make every tile of
-    /// the pipeline pathological.</remarks>
-    public int MaxDimension { get; set; } = 12000;
-
-    /// <summary>Shortest accepted side in pixels (default 16).</summary>
-    /// <remarks>Below this there is no face to age; the model would only see upsampled blur.</remarks>
-    public int MinDimension { get; set; } = 16;
-
-    /// <summary>Most frames (pages) an image may have (default 1: animations are refused).</summary>
-    /// <remarks>The pipeline ages still images. With the default an animated WebP or APNG is refused with
-    /// <see cref="PipelineErrorCode.TooManyFrames"/> rather than silently turned into a still. Raising the limit
-    /// accepts animations up to that many frames and ages their first frame only.</remarks>
-    public int MaxFrames { get; set; } = 1;
-
-    /// <summary>Formats accepted after content sniffing (default PNG, JPEG, WebP).</summary>
-    /// <remarks>Only formats whose libvips loaders are left unblocked can be listed; everything else is refused
-    /// before libvips sees the bytes.</remarks>
-    public ImageFormat[] AcceptedFormats { get; set; } = [ImageFormat.Png, ImageFormat.Jpeg, ImageFormat.WebP];
+    /// <summary>What input is accepted: formats, bytes, pixels, sides, frames.</summary>
+    /// <remarks>Not bound from this section: every host fills it from the one <c>Limits</c> section
+    /// (<see cref="InputLimits.SectionName"/>) that the function app and the CLI read too, so the decoder never holds a
+    /// limit of its own (issue 15: it allowed 50 MP where the API allowed 40).</remarks>
+    public InputLimits Limits { get; set; } = new();
 
     /// <summary>How non-square images map onto the square model input (default <see cref="ModelFitMode.Pad"/>).</summary>
     /// <remarks>Padding keeps the proportions the model judges age by (head to body, eye size); stretching would
@@ -94,37 +71,13 @@ public sealed class ImagingOptions
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (MaxBytes < 1)
+        if (Limits is null)
         {
-            errors.Add($"{nameof(MaxBytes)} must be positive (was {MaxBytes}).");
+            errors.Add($"{nameof(Limits)} must be set.");
         }
-        if (MaxPixels < 1)
+        else
         {
-            errors.Add($"{nameof(MaxPixels)} must be positive (was {MaxPixels}).");
-        }
-        if (MinDimension < 1)
-        {
-            errors.Add($"{nameof(MinDimension)} must be at least 1 (was {MinDimension}).");
-        }
-        if (MaxDimension < MinDimension)
-        {
-            errors.Add($"{nameof(MaxDimension)} ({MaxDimension}) must not be below {nameof(MinDimension)} ({MinDimension}).");
-        }
-        if (MaxDimension > 100_000)
-        {
-            errors.Add($"{nameof(MaxDimension)} must be at most 100000 (was {MaxDimension}).");
-        }
-        if (MaxFrames < 1)
-        {
-            errors.Add($"{nameof(MaxFrames)} must be at least 1 (was {MaxFrames}).");
-        }
-        if (AcceptedFormats is null || AcceptedFormats.Length == 0)
-        {
-            errors.Add($"{nameof(AcceptedFormats)} must list at least one format.");
-        }
-        else if (AcceptedFormats.Any(f => f is not (ImageFormat.Png or ImageFormat.Jpeg or ImageFormat.WebP)))
-        {
-            errors.Add($"{nameof(AcceptedFormats)} may only contain Png, Jpeg and WebP (was {string.Join(", ", AcceptedFormats)}).");
+            errors.AddRange(Limits.Validate().Select(e => $"{nameof(Limits)}: {e}"));
         }
         if (!Enum.IsDefined(FitMode))
         {

@@ -1,3 +1,4 @@
+using AgingPipeline.Contracts;
 using AgingPipeline.Imaging.Faces;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,14 +10,20 @@ namespace AgingPipeline.Imaging;
 /// <summary>Registers the imaging services.</summary>
 public static class ImagingServiceCollectionExtensions
 {
-    /// <summary>Binds <see cref="ImagingOptions"/> from the <c>Imaging</c> section, validates them at start-up and
+    /// <summary>Binds <see cref="ImagingOptions"/> from the <c>Imaging</c> section and its <see cref="ImagingOptions.Limits"/>
+    /// from the shared <c>Limits</c> section (<see cref="InputLimits"/>, whatever <c>Imaging:Limits</c> says), validates them at start-up and
     /// registers <see cref="ImageHeaderReader"/>, <see cref="ImageDecoder"/>, <see cref="ResidualComposer"/>, the face
     /// crop sampler and composer, and
     /// <see cref="ContactSheetRenderer"/> as singletons (they are stateless and thread-safe).</summary>
     public static IServiceCollection AddAgingImaging(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<ImagingOptions>().BindConfiguration(ImagingOptions.SectionName).ValidateOnStart();
+        services.AddOptions<InputLimits>().BindConfiguration(InputLimits.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InputLimits>, InputLimitsValidator>();
+        services.AddOptions<ImagingOptions>()
+            .BindConfiguration(ImagingOptions.SectionName)
+            .Configure<IOptions<InputLimits>>(static (options, limits) => options.Limits = limits.Value)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ImagingOptions>, ImagingOptionsValidator>();
         services.AddSingleton(sp => new ImageHeaderReader(sp.GetRequiredService<IOptions<ImagingOptions>>().Value, sp.GetService<ILoggerFactory>()));
         services.AddSingleton(sp => new ImageDecoder(sp.GetRequiredService<ImageHeaderReader>()));

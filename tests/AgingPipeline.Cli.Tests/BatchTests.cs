@@ -167,6 +167,42 @@ public sealed class BatchTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Contains("./run.sh", down.Stderr);
     }
 
+    /// <summary>Issue 15, one set of rules: the CLI checks every file at the door the API, ingest and the runner use, from
+    /// its first bytes and its length, and uploads only what the pipeline would accept. A file over the byte limit (here
+    /// a sparse 51 MiB file behind a real PNG header) and an animated PNG are failed here with the pipeline's own code and
+    /// words and are never uploaded (the CLI used to upload them whole, to be refused by ingest afterwards).</summary>
+    [Fact]
+    public async Task Files_the_pipeline_would_refuse_are_failed_at_the_door_with_its_words_and_never_uploaded()
+    {
+        var input = _temp.Combine("door-in");
+        var output = _temp.Combine("door-out");
+        MakeFolder(input, 2);
+        var huge = Path.Combine(input, "huge.png");
+        using (var image = TestImages.Character(3, 40, 40))
+        {
+            TestImages.Write(huge, TestImages.Png(image));
+        }
+        using (var stream = new FileStream(huge, FileMode.Open, FileAccess.Write))
+        {
+            stream.SetLength(51L * 1024 * 1024);
+        }
+        File.Copy(AgingPipeline.Testing.TestCorpus.FilePath("apng/delay.png"), Path.Combine(input, "animated.png"));
+
+        var result = await BatchAsync(input, output, "--no-wait");
+
+        var files = result.Json.GetProperty("files").EnumerateArray().ToDictionary(f => f.GetProperty("input").GetString()!);
+        Assert.Equal("failed", files["huge.png"].GetProperty("result").GetString());
+        Assert.Equal("ImageTooLarge", files["huge.png"].GetProperty("code").GetString());
+        Assert.Equal(new InputLimits().TooLargeMessage, files["huge.png"].GetProperty("reason").GetString());
+        Assert.Equal("TooManyFrames", files["animated.png"].GetProperty("code").GetString());
+        Assert.Equal("The image is an animation with 4 frames; only still images are accepted.", files["animated.png"].GetProperty("reason").GetString());
+        var batchId = result.Json.GetProperty("batch").GetProperty("batchId").GetString()!;
+        Assert.Equal(2, result.Json.GetProperty("batch").GetProperty("uploaded").GetInt32());
+        var uploaded = await ListUploadsAsync(batchId);
+        Assert.Equal(2, uploaded.Count);
+        Assert.DoesNotContain(uploaded.Keys, b => b.Contains("huge", StringComparison.Ordinal) || b.Contains("animated", StringComparison.Ordinal));
+    }
+
     public void Dispose() => _temp.Dispose();
 
     private Task<CliResult> BatchAsync(string input, string output, params string[] extra) =>

@@ -101,7 +101,7 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
     [InlineData("huge", PipelineErrorCode.TooManyPixels, "megapixels")]
     [InlineData("tiny", PipelineErrorCode.BadDimensions, "at least")]
     [InlineData("empty", PipelineErrorCode.UnsupportedFormat, "The file is empty.")]
-    [InlineData("oversize", PipelineErrorCode.ImageTooLarge, "at most")]
+    [InlineData("oversize", PipelineErrorCode.ImageTooLarge, "the most accepted")]
     public async Task A_refused_upload_gets_a_failed_record_with_code_and_reason_and_no_message(string kind, PipelineErrorCode code, string reason)
     {
         var content = kind switch

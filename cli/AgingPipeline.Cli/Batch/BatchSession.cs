@@ -171,7 +171,7 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
     private static List<PlannedUpload> Plan(BatchSettings settings, BatchStateStore store, Dictionary<string, FileReport> local)
     {
         var files = InputScanner.Scan(settings.InputRoot, [settings.OutputRoot]);
-        var sniffed = OfflinePlanner.Plan(files, new OutputNames());
+        var sniffed = OfflinePlanner.Plan(files, new OutputNames(), CliArguments.Limits);
         var (batchId, recorded) = store.Read(s => (s.BatchId, s.Files.ToDictionary(f => f.Key, f => f.Value.Blob, StringComparer.Ordinal)));
         var names = new OutputNames();
         foreach (var blob in recorded.Values)

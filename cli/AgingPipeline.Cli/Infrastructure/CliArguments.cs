@@ -1,4 +1,5 @@
 using AgingPipeline.Contracts;
+using Microsoft.Extensions.Configuration;
 
 namespace AgingPipeline.Cli.Infrastructure;
 
@@ -17,8 +18,16 @@ internal static class CliArguments
 {
     private static readonly UploadRules s_rules = new();
 
+    private static readonly Lazy<InputLimits> s_limits = new(LoadLimits);
+
     /// <summary>The upload rules with their defaults (age range, ages per image, default model).</summary>
     public static UploadRules Rules => s_rules;
+
+    /// <summary>What input is accepted: the pipeline's one <see cref="InputLimits"/>, with the defaults every host has,
+    /// overridden by <c>Limits__*</c> environment variables exactly as a host's settings override them (so a CLI pointed
+    /// at a deployment with tighter limits can be told them the same way).</summary>
+    /// <exception cref="PipelineException"><see cref="PipelineErrorCode.InvalidRequest"/> for unusable values.</exception>
+    public static InputLimits Limits => s_limits.Value;
 
     /// <summary>Parses <c>--ages</c> values ("20,40,60", or several options) into sorted distinct ages.</summary>
     /// <exception cref="PipelineException"><see cref="PipelineErrorCode.InvalidAges"/> with the reason.</exception>
@@ -85,4 +94,16 @@ internal static class CliArguments
 
     /// <summary>The full path of a local file or folder argument.</summary>
     public static string FullPath(string path) => Path.GetFullPath(path.Trim());
+
+    private static InputLimits LoadLimits()
+    {
+        var limits = new InputLimits();
+        new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(InputLimits.SectionName).Bind(limits);
+        var problems = limits.Validate();
+        if (problems.Count > 0)
+        {
+            throw new PipelineException(PipelineErrorCode.InvalidRequest, "The Limits__* environment variables are unusable: " + string.Join(" ", problems));
+        }
+        return limits;
+    }
 }

@@ -72,13 +72,13 @@ internal static class AgeCommand
         }
         var jobs = ResolveJobs(arguments.Jobs, output);
 
-        var imaging = new ImagingOptions { VipsConcurrency = Math.Max(1, Environment.ProcessorCount / jobs) };
+        var imaging = new ImagingOptions { VipsConcurrency = Math.Max(1, Environment.ProcessorCount / jobs), Limits = CliArguments.Limits };
         var contactSheets = new ContactSheetRenderer(imaging);
         await using var repository = await ModelLoader.OpenAsync(ModelRoots.Resolve(arguments.Models), cancellationToken).ConfigureAwait(false);
         var model = ModelLoader.GetAger(repository, choice, ages);
 
         var files = InputScanner.Scan(inputPath, [outputRoot]);
-        var planned = OfflinePlanner.Plan(files, new OutputNames());
+        var planned = OfflinePlanner.Plan(files, new OutputNames(), CliArguments.Limits);
         try
         {
             Directory.CreateDirectory(outputRoot);
@@ -92,7 +92,7 @@ internal static class AgeCommand
             $"Ageing {planned.Count} file(s) from {inputPath} to ages {UploadMetadata.FormatAges(ages)} with {model.Name}/{model.Version} ({model.ExecutionProvider}), region {region.ToWireName()}, {jobs} at a time."));
 
         var settings = new OfflineSettings(outputRoot, ages, model, jobs, arguments.Force, arguments.ContactSheet, region);
-        var engine = new OfflineAger(ImageAger.Create(imaging, repository), contactSheets, imaging);
+        var engine = new OfflineAger(ImageAger.Create(imaging, repository), contactSheets);
         var reports = await ProgressDisplay.RunAsync(output.Console, output.ShowProgress, async sink =>
         {
             var line = sink.Add("ageing", planned.Count, "img");

@@ -27,7 +27,7 @@ internal sealed record OfflineSettings(
 /// <para>Up to <see cref="OfflineSettings.Jobs"/> images are in flight; their ages meet in the model's dynamic batcher
 /// exactly as concurrent jobs do in the runner. A failing file is reported with its code and never stops the others.</para>
 /// </remarks>
-internal sealed class OfflineAger(ImageAger ager, ContactSheetRenderer contactSheets, ImagingOptions imaging)
+internal sealed class OfflineAger(ImageAger ager, ContactSheetRenderer contactSheets)
 {
     /// <summary>Processes every planned file; <paramref name="completed"/> is called as each finishes (from any thread).</summary>
     /// <returns>One report per file, in the order planned.</returns>
@@ -85,7 +85,6 @@ internal sealed class OfflineAger(ImageAger ager, ContactSheetRenderer contactSh
             return new FileReport(file.Input.RelativePath, FileResults.Skipped, Reason: "outputs already exist");
         }
 
-        ImageLimits.CheckByteLength(file.Input.Length, imaging);
         byte[] input;
         try
         {

@@ -16,7 +16,7 @@ internal sealed record PlannedFile(InputFile Input, ImageFormat Format, string? 
     public string Extension => BlobNames.ExtensionFor(Format);
 }
 
-/// <summary>Sniffs every input and assigns output names before any work starts.</summary>
+/// <summary>Sniffs and checks every input and assigns output names before any work starts.</summary>
 /// <remarks>The content decides, never the name: a PNG called <c>photo.jpg</c> is aged as a PNG and written as
 /// <c>photo.age40.png</c>. A file that is not an accepted image is reported as failed when its name says it is an
 /// image (the person meant it to be aged: a GIF, a HEIC, a broken download) and skipped as "not an image" otherwise
@@ -29,52 +29,45 @@ internal static class OfflinePlanner
         ".avif", ".jxl", ".jp2", ".ico", ".psd", ".svg",
     };
 
-    private static readonly ImageFormat[] s_accepted = [ImageFormat.Png, ImageFormat.Jpeg, ImageFormat.WebP];
-
-    /// <summary>Plans every file, in order.</summary>
-    public static IReadOnlyList<PlannedFile> Plan(IReadOnlyList<InputFile> files, OutputNames names)
+    /// <summary>Plans every file, in order, checking each image at the door every entry uses (<see cref="InputCheck"/>)
+    /// from its first <see cref="InputLimits.PrefixBytes"/> bytes and its length: a file the pipeline would refuse is
+    /// failed here with the same code and message, before it is read whole (or uploaded).</summary>
+    public static IReadOnlyList<PlannedFile> Plan(IReadOnlyList<InputFile> files, OutputNames names, InputLimits limits)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(limits);
         var planned = new List<PlannedFile>(files.Count);
-        var header = new byte[ImageSniffer.HeaderLength];
+        var prefix = new byte[InputLimits.PrefixBytes];
         foreach (var file in files)
         {
             int read;
+            long length;
             try
             {
                 using var stream = new FileStream(file.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
-                read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+                length = stream.Length;
+                read = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 planned.Add(new PlannedFile(file, ImageFormat.Unknown, null, null, ReadFailure(file, e)));
                 continue;
             }
-            var sniff = ImageSniffer.Detect(header.AsSpan(0, read));
-            if (sniff.Format != ImageFormat.Unknown)
-            {
-                var stem = names.Assign(file.RelativeDirectory, file.FileName, BlobNames.ExtensionFor(sniff.Format));
-                planned.Add(new PlannedFile(file, sniff.Format, stem, null, null));
-            }
-            else if (LooksLikeImage(file.FileName))
-            {
-                PipelineException failure;
-                try
-                {
-                    ImageSniffer.Sniff(header.AsSpan(0, read), s_accepted);
-                    failure = new PipelineException(PipelineErrorCode.UnsupportedFormat, "The content is not an accepted image.");
-                }
-                catch (PipelineException e)
-                {
-                    failure = e;
-                }
-                planned.Add(new PlannedFile(file, ImageFormat.Unknown, null, null, failure));
-            }
-            else
+            var head = prefix.AsSpan(0, read);
+            var sniff = ImageSniffer.Detect(head[..Math.Min(read, ImageSniffer.HeaderLength)]);
+            if (sniff.Format == ImageFormat.Unknown && !LooksLikeImage(file.FileName))
             {
                 planned.Add(new PlannedFile(file, ImageFormat.Unknown, null, $"not an image ({sniff.Description})", null));
+                continue;
             }
+            if (InputCheck.Refusal(head, length, limits) is { } refusal)
+            {
+                planned.Add(new PlannedFile(file, sniff.Format, null, null, refusal));
+                continue;
+            }
+            var stem = names.Assign(file.RelativeDirectory, file.FileName, BlobNames.ExtensionFor(sniff.Format));
+            planned.Add(new PlannedFile(file, sniff.Format, stem, null, null));
         }
         return planned;
     }

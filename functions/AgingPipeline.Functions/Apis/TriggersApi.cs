@@ -38,18 +38,18 @@ public static class TriggersApi
     public static async Task<Results<Ok<InvocationResult>, ProblemHttpResult>> OnImageUploadedAsync(
         HttpRequest request,
         UploadIngestor ingestor,
-        IOptions<UploadRules> rules,
+        IOptions<InputLimits> limits,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(ingestor);
-        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         // The host binds the whole blob into Data as base64 (4/3 of its size); allow the largest accepted upload.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
-            size.MaxRequestBodySize = rules.Value.MaxBytes / 3 * 4 + 1024 * 1024;
+            size.MaxRequestBodySize = limits.Value.MaxBytes / 3 * 4 + 1024 * 1024;
         }
         var logger = loggerFactory.CreateLogger(typeof(TriggersApi));
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["InvocationId"] = request.Headers[InvocationIdHeader].ToString() });

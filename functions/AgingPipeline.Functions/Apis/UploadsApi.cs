@@ -34,9 +34,15 @@ public static class UploadsApi
         }
         catch (UploadRefusedException refused)
         {
-            var extensions = refused.Committed.Count == 0
-                ? null
-                : new Dictionary<string, object?> { ["accepted"] = refused.Committed.Select(ToJob).ToArray() };
+            var extensions = new Dictionary<string, object?>(StringComparer.Ordinal);
+            if (refused.FileName is not null)
+            {
+                extensions["file"] = refused.FileName;
+            }
+            if (refused.Committed.Count > 0)
+            {
+                extensions["accepted"] = refused.Committed.Select(ToJob).ToArray();
+            }
             return Problems.Create(refused.Code, refused.Message, refused.Status, extensions);
         }
         var batchUrl = $"/api/batches/{batch.BatchId}";

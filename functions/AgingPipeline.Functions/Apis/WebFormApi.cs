@@ -64,21 +64,24 @@ public static class WebFormApi
     }
 
     /// <summary>The defaults and limits the form mirrors in the browser (the server still decides).</summary>
-    public static Ok<WebFormConfig> GetConfig(IOptions<UploadRules> rules, IOptions<FunctionAppOptions> options)
+    public static Ok<WebFormConfig> GetConfig(IOptions<UploadRules> rules, IOptions<InputLimits> limits, IOptions<FunctionAppOptions> options)
     {
         ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(options);
         var r = rules.Value;
+        var l = limits.Value;
         return TypedResults.Ok(new WebFormConfig(
             r.DefaultAges.Distinct().Order().ToArray(),
             PresetAges.Where(a => a >= r.MinAge && a <= r.MaxAge).ToArray(),
             r.MinAge,
             r.MaxAge,
             r.MaxAgesPerImage,
-            r.MaxBytes,
-            r.MaxPixels,
-            r.MinDimension,
-            r.MaxDimension,
+            l.MaxBytes,
+            l.TooLargeMessage,
+            l.MaxPixels,
+            l.MinDimension,
+            l.MaxDimension,
             ["image/png", "image/jpeg", "image/webp"],
             [".png", ".jpg", ".jpeg", ".webp"],
             options.Value.MaxFilesPerRequest,
@@ -351,6 +354,8 @@ public static class WebFormApi
 /// <param name="MaxAge">Largest accepted age.</param>
 /// <param name="MaxAgesPerImage">Most ages per image.</param>
 /// <param name="MaxBytes">Largest accepted file in bytes.</param>
+/// <param name="TooLargeMessage">The server's refusal text for a file over <paramref name="MaxBytes"/>: the form
+/// refuses such a file before sending it, with the words every entry uses.</param>
 /// <param name="MaxPixels">Most pixels per image.</param>
 /// <param name="MinDimension">Shortest accepted side in pixels.</param>
 /// <param name="MaxDimension">Longest accepted side in pixels.</param>
@@ -367,6 +372,7 @@ public sealed record WebFormConfig(
     int MaxAge,
     int MaxAgesPerImage,
     long MaxBytes,
+    string TooLargeMessage,
     long MaxPixels,
     int MinDimension,
     int MaxDimension,

@@ -60,13 +60,12 @@ public sealed class IngestInProgressException(string jobId)
 /// </remarks>
 public sealed class UploadIngestor
 {
-    private static readonly ImageFormat[] s_accepted = [ImageFormat.Png, ImageFormat.Jpeg, ImageFormat.WebP];
-
     private readonly StorageClients _clients;
     private readonly JobStore _jobs;
     private readonly JobQueue _queue;
     private readonly ResiliencePipeline _pipeline;
     private readonly UploadRules _rules;
+    private readonly InputLimits _limits;
     private readonly FunctionAppOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<UploadIngestor> _logger;
@@ -78,6 +77,7 @@ public sealed class UploadIngestor
         JobQueue queue,
         ResiliencePipelineProvider<string> pipelines,
         IOptions<UploadRules> rules,
+        IOptions<InputLimits> limits,
         IOptions<FunctionAppOptions> options,
         TimeProvider time,
         ILogger<UploadIngestor> logger)
@@ -88,6 +88,7 @@ public sealed class UploadIngestor
         _queue = queue ?? throw new ArgumentNullException(nameof(queue));
         _pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
         _rules = rules?.Value ?? throw new ArgumentNullException(nameof(rules));
+        _limits = limits?.Value ?? throw new ArgumentNullException(nameof(limits));
         _options = options?.Value ?? throw new ArgumentNullException(nameof(options));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
@@ -232,41 +233,25 @@ public sealed class UploadIngestor
 
     private (ImageHeader Header, PipelineException? Refusal) Inspect(BlobHead head)
     {
-        if (head.Length > _rules.MaxBytes)
-        {
-            return (default, new PipelineException(PipelineErrorCode.ImageTooLarge,
-                $"The upload has {FormatBytes(head.Length)}; at most {FormatBytes(_rules.MaxBytes)} are accepted."));
-        }
-        if (head.Length == 0)
-        {
-            return (default, ImageSniffer.EmptyContent());
-        }
-        var prefix = head.Prefix.Span;
-        ImageFormat format;
         try
         {
-            format = ImageSniffer.Sniff(prefix[..Math.Min(prefix.Length, ImageSniffer.HeaderLength)], s_accepted);
+            return (InputCheck.Inspect(head.Prefix.Span, head.Length, _limits), null);
         }
         catch (PipelineException ex)
         {
-            return (default, ex);
+            // The record still says what the content is, where the header can tell (a refused 9000 × 9000 PNG).
+            ImageHeader header;
+            try
+            {
+                header = ImageHeaderProbe.Probe(head.Prefix.Span);
+            }
+            catch (PipelineException)
+            {
+                header = new ImageHeader(ImageHeaderProbe.SniffFormat(head.Prefix.Span), null, null);
+            }
+            return (header, ex);
         }
-        ImageHeader header;
-        try
-        {
-            header = ImageHeaderProbe.Probe(prefix);
-        }
-        catch (PipelineException ex)
-        {
-            return (new ImageHeader(format, null, null), ex);
-        }
-        return _rules.TryAcceptDimensions(header, out var error) ? (header, null) : (header, error);
     }
-
-    private static string FormatBytes(long bytes) =>
-        bytes >= 1024 * 1024
-            ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024.0):0.#} MiB")
-            : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
 
     /// <summary>The first bytes of a blob and what the same response says about the blob.</summary>
     private sealed record BlobHead(ReadOnlyMemory<byte> Prefix, ETag ETag, long Length, IDictionary<string, string> Metadata);
@@ -305,7 +290,7 @@ public sealed class UploadIngestor
                     }
                 }
             },
-            (blob, bytes: (long)_options.HeaderProbeBytes),
+            (blob, bytes: (long)InputLimits.PrefixBytes),
             $"read the start of upload {blobName}",
             cancellationToken).ConfigureAwait(false);
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using AgingPipeline.Contracts;
+using AgingPipeline.Functions.Http;
 using AgingPipeline.Imaging;
 using AgingPipeline.Storage;
 using Azure;
@@ -27,6 +28,9 @@ public sealed class UploadRefusedException(PipelineErrorCode code, int status, s
 
     /// <summary>The HTTP status.</summary>
     public int Status { get; } = status;
+
+    /// <summary>The file whose content was refused (display name), or null when the request as a whole was.</summary>
+    public string? FileName { get; init; }
 
     /// <summary>Files committed before the refusal (they will become jobs).</summary>
     public IReadOnlyList<UploadedFile> Committed { get; init; } = [];
@@ -56,8 +60,11 @@ public sealed record UploadBatch(string BatchId, IReadOnlyList<UploadedFile> Fil
 /// until then each refused 60 MB file held ~48 MB (issue 15). Limits can only be checked while reading (the size of
 /// a streamed file is known at its end; a later file may be refused after earlier ones were staged), so the blocks
 /// are cleaned up rather than never staged: buffering whole requests instead would cost their size in memory.</para>
-/// <para>The format is sniffed from the first bytes of each file; the name and declared content type are not
-/// trusted (a declared type outside the image types is refused early). Blob names are made from a safe stem of
+/// <para>Each file's first block goes through the door every entry uses (<see cref="InputCheck"/>: format, header, sizes,
+/// an APNG's frames) and its byte count is checked against <see cref="InputLimits.MaxBytes"/> while it streams, so a file
+/// over the limit is refused after at most the limit and one block were read, whatever its size. A refusal carries the
+/// door's code and message, word for word. The name and declared content type are not trusted and not used: the
+/// content decides, as it does for a blob written straight into storage. Blob names are made from a safe stem of
 /// the file name plus the sniffed extension, so a name like <c>../../etc/passwd</c> becomes <c>passwd.png</c> inside
 /// the batch folder. The commit is create-only: an existing blob is never overwritten (that would silently
 /// replace someone's input and start a new job).</para>
@@ -67,16 +74,12 @@ public sealed record UploadBatch(string BatchId, IReadOnlyList<UploadedFile> Fil
 /// </remarks>
 public sealed class MultipartUploadProcessor
 {
-    private static readonly HashSet<string> s_acceptedDeclaredTypes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/webp", "application/octet-stream",
-    };
-
     private const int MaxFieldChars = 1024;
 
     private readonly StorageClients _clients;
     private readonly ResiliencePipeline _pipeline;
     private readonly UploadRules _rules;
+    private readonly InputLimits _limits;
     private readonly FunctionAppOptions _options;
     private readonly ILogger<MultipartUploadProcessor> _logger;
 
@@ -85,6 +88,7 @@ public sealed class MultipartUploadProcessor
         StorageClients clients,
         ResiliencePipelineProvider<string> pipelines,
         IOptions<UploadRules> rules,
+        IOptions<InputLimits> limits,
         IOptions<FunctionAppOptions> options,
         ILogger<MultipartUploadProcessor> logger)
     {
@@ -92,6 +96,7 @@ public sealed class MultipartUploadProcessor
         _clients = clients ?? throw new ArgumentNullException(nameof(clients));
         _pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
         _rules = rules?.Value ?? throw new ArgumentNullException(nameof(rules));
+        _limits = limits?.Value ?? throw new ArgumentNullException(nameof(limits));
         _options = options?.Value ?? throw new ArgumentNullException(nameof(options));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
     }
@@ -389,27 +394,17 @@ public sealed class MultipartUploadProcessor
             ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value
             ?? "image";
         var displayName = UploadMetadata.DecodeOriginalName(UploadMetadata.EncodeOriginalName(fileName)) ?? "image";
-        if (section.ContentType is { Length: > 0 } declared
-            && MediaTypeHeaderValue.TryParse(declared, out var declaredType)
-            && !s_acceptedDeclaredTypes.Contains(declaredType.MediaType.Value ?? string.Empty))
-        {
-            throw Refused(PipelineErrorCode.UnsupportedFormat, StatusCodes.Status415UnsupportedMediaType,
-                $"'{Truncate(displayName)}' is sent as {Truncate(declaredType.MediaType.Value ?? declared)}; only PNG, JPEG and WebP images are accepted.");
-        }
 
         var blockSize = _options.UploadBlockBytes;
         var first = await FillAsync(section.Body, buffer, blockSize, cancellationToken).ConfigureAwait(false);
-        if (first == 0)
+        ImageFormat format;
+        try
         {
-            var empty = ImageSniffer.EmptyContent();
-            throw Refused(empty.Code, StatusCodes.Status415UnsupportedMediaType, $"'{Truncate(displayName)}': {empty.Message}");
+            format = InputCheck.InspectPrefix(buffer.AsSpan(0, first), _limits).Format;
         }
-        var sniffed = ImageSniffer.Detect(buffer.AsSpan(0, Math.Min(first, ImageSniffer.HeaderLength)));
-        var format = sniffed.Format;
-        if (format == ImageFormat.Unknown)
+        catch (PipelineException refusal)
         {
-            throw Refused(PipelineErrorCode.UnsupportedFormat, StatusCodes.Status415UnsupportedMediaType,
-                $"'{Truncate(displayName)}' is not a PNG, JPEG or WebP image (judged by its content, not its name: {sniffed.Description}).");
+            throw RefusedFile(refusal, displayName);
         }
         var blobName = await ReserveBlobNameAsync(batchId, fileName, format, reservedNames, cancellationToken).ConfigureAwait(false);
         var blob = _clients.Uploads.GetBlockBlobClient(blobName);
@@ -420,10 +415,9 @@ public sealed class MultipartUploadProcessor
         while (length > 0)
         {
             total += length;
-            if (total > _rules.MaxBytes)
+            if (_limits.CheckBytes(total) is { } tooLarge)
             {
-                throw Refused(PipelineErrorCode.ImageTooLarge, StatusCodes.Status413PayloadTooLarge,
-                    $"'{Truncate(displayName)}' is larger than {_rules.MaxBytes} bytes.");
+                throw RefusedFile(tooLarge, displayName);
             }
             var blockId = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{nonce}-{blockIds.Count:D6}"));
             await _pipeline.ExecuteStorageAsync(
@@ -519,6 +513,11 @@ public sealed class MultipartUploadProcessor
     }
 
     private static UploadRefusedException Refused(PipelineErrorCode code, int status, string message) => new(code, status, message);
+
+    /// <summary>The refusal of one file's content: the door's code and message, word for word (what ingest, the runner
+    /// and the CLI say for the same bytes), with the file named beside it rather than inside the message.</summary>
+    private static UploadRefusedException RefusedFile(PipelineException refusal, string displayName) =>
+        new(refusal.Code, Problems.StatusFor(refusal.Code), refusal.Message) { FileName = Truncate(displayName) };
 
     private static string Truncate(string text) => text.Length <= 80 ? text : text[..80] + "…";
 }

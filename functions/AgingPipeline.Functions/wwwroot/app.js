@@ -252,17 +252,15 @@
 
   // ---------- adding files ----------
 
-  /** Client-side checks that mirror the server's limits; returns a refusal or null. The server still decides. */
+  /**
+   * Client-side checks that the server would make in the same words; returns a refusal or null. Only what needs no
+   * reading: an empty file and a file over the byte limit (the server's own sentence, from /api/config). The format is
+   * judged by the server from the content, as for every other way in, never from the name or the browser's type.
+   */
   function precheck(file) {
-    const type = (file.type || '').toLowerCase();
-    const extension = extensionOf(file.name);
-    const typeOk = type ? config.acceptedTypes.includes(type) : config.acceptedExtensions.includes(extension);
-    if (!typeOk) {
-      return { code: 'UnsupportedFormat', message: `Only PNG, JPEG and WebP images are accepted${type ? ` (this file is ${type})` : ''}.` };
-    }
-    if (file.size === 0) return { code: 'InvalidRequest', message: 'The file is empty.' };
+    if (file.size === 0) return { code: 'UnsupportedFormat', message: 'The file is empty.' };
     if (file.size > config.maxBytes) {
-      return { code: 'ImageTooLarge', message: `The file has ${formatBytes(file.size)}; at most ${formatBytes(config.maxBytes)} are accepted.` };
+      return { code: 'ImageTooLarge', message: config.tooLargeMessage || `The file is larger than ${formatBytes(config.maxBytes)}, the most accepted.` };
     }
     return null;
   }

@@ -55,7 +55,7 @@ public class PipelineFixture : IAsyncLifetime
 
     public virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        ["Uploads:MaxBytes"] = MaxUploadBytes.ToString(),
+        ["Limits:MaxBytes"] = MaxUploadBytes.ToString(),
         ["FunctionApp:MaxRequestBytes"] = MaxRequestBytes.ToString(),
         ["FunctionApp:UploadBlockBytes"] = (64 * 1024).ToString(),
     };

@@ -38,30 +38,11 @@ public sealed class UploadRulesTests
         Assert.Equal(code, error!.Code);
     }
 
-    [Theory]
-    [InlineData(8000, 6000, PipelineErrorCode.TooManyPixels)]
-    [InlineData(13000, 100, PipelineErrorCode.BadDimensions)]
-    [InlineData(15, 400, PipelineErrorCode.BadDimensions)]
-    public void Dimensions_outside_the_rules_are_refused(int width, int height, PipelineErrorCode code)
-    {
-        Assert.False(Rules.TryAcceptDimensions(new ImageHeader(ImageFormat.Png, width, height), out var error));
-        Assert.Equal(code, error!.Code);
-    }
-
-    [Fact]
-    public void Unknown_dimensions_pass_to_the_decoder()
-    {
-        Assert.True(Rules.TryAcceptDimensions(new ImageHeader(ImageFormat.Jpeg, null, null), out var error));
-        Assert.Null(error);
-        Assert.True(Rules.TryAcceptDimensions(new ImageHeader(ImageFormat.Jpeg, 4000, 3000), out _));
-    }
-
     [Fact]
     public void Invalid_rules_are_reported()
     {
-        var rules = new UploadRules { MaxBytes = 0, MinAge = 50, MaxAge = 10, DefaultModel = "X" };
+        var rules = new UploadRules { MinAge = 50, MaxAge = 10, DefaultModel = "X" };
         var problems = rules.Validate();
-        Assert.Contains(problems, p => p.Contains("MaxBytes"));
         Assert.Contains(problems, p => p.Contains("MinAge"));
         Assert.Contains(problems, p => p.Contains("DefaultModel"));
     }

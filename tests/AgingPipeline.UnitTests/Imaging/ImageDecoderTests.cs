@@ -108,8 +108,8 @@ public sealed class ImageDecoderTests
 
         var error = Assert.Throws<PipelineException>(() => _decoder.Decode(truncated));
         Assert.Equal(PipelineErrorCode.CorruptImage, error.Code);
-        Assert.Contains("JPEG", error.Message, StringComparison.Ordinal);
-        Assert.Contains("premature end", error.Message, StringComparison.Ordinal);
+        Assert.Equal("The JPEG image is truncated or corrupt and cannot be decoded.", error.Message);
+        Assert.Contains("premature end", error.InnerException!.Message, StringComparison.Ordinal);
 
         var tensor = new float[3 * 32 * 32];
         error = Assert.Throws<PipelineException>(() => _decoder.DecodeForModel(truncated, 32, 32, tensor));
@@ -126,6 +126,30 @@ public sealed class ImageDecoderTests
         var error = Assert.Throws<PipelineException>(() => _decoder.Decode(TestCorpus.ReadFile(file)));
         Assert.Equal(PipelineErrorCode.CorruptImage, error.Code);
         Assert.IsType<NetVips.VipsException>(error.InnerException);
+    }
+
+    /// <summary>Issue 15: a truncated PNG's refusal carried libvips' last error line, which depends on the per-thread
+    /// error buffer (earlier failures on the same thread add to it) and on where the tile threads stopped reading, so
+    /// the same file got different words from run to run. The message is now fixed per format; libvips' words stay in
+    /// the inner exception for the logs.</summary>
+    [Fact]
+    public void A_truncated_png_is_refused_with_the_same_words_every_time_on_any_thread()
+    {
+        var truncated = TestCorpus.ReadFile("truncated_image.png");
+        var others = new[] { TestCorpus.ReadFile("broken_data_stream.png"), TestCorpus.ReadFile("truncated_jpeg.jpg"), TestCorpus.ReadFile("ultrahdr.jpg") };
+        var messages = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 24, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            // Another broken file first, so that libvips' per-thread error buffer holds something else already.
+            Assert.Throws<PipelineException>(() => _decoder.Decode(others[i % others.Length]));
+            var tensor = new float[3 * 32 * 32];
+            messages.Add(Assert.Throws<PipelineException>(() => _decoder.Decode(truncated)).Message);
+            messages.Add(Assert.Throws<PipelineException>(() => _decoder.DecodeForModel(truncated, 32, 32, tensor)).Message);
+        });
+
+        Assert.Equal(48, messages.Count);
+        Assert.All(messages, m => Assert.Equal(ImageDecoder.CorruptMessage(ImageFormat.Png), m));
+        Assert.Equal("The PNG image is truncated or corrupt and cannot be decoded.", ImageDecoder.CorruptMessage(ImageFormat.Png));
     }
 
     [Fact]
@@ -159,7 +183,7 @@ public sealed class ImageDecoderTests
     private static Dictionary<PipelineErrorCode, int> DecodeEach(IReadOnlyList<string> files)
     {
         Assert.NotEmpty(files);
-        var decoder = new ImageDecoder(new ImagingOptions { MaxPixels = 8_000_000 });
+        var decoder = new ImageDecoder(new ImagingOptions { Limits = new InputLimits { MaxPixels = 8_000_000 } });
         var tensor = new float[3 * 32 * 32];
         var outcomes = new Dictionary<PipelineErrorCode, int>();
         foreach (var file in files)

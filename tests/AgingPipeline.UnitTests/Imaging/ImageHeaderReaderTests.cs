@@ -48,13 +48,28 @@ public sealed class ImageHeaderReaderTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Issue 15: the byte limit is checked after the format and the header, at every entry, because the upload
+    /// API learns that a streamed file is too large only after reading the limit, while it knows the format from the
+    /// first block; so a file that breaks two rules is refused for the same one everywhere. The message names the limit,
+    /// not the size, which a streaming entry does not know.</summary>
     [Fact]
-    public void Refuses_content_over_the_byte_limit_before_sniffing()
+    public void Refuses_content_over_the_byte_limit_after_the_format_and_header_checks()
     {
-        var reader = new ImageHeaderReader(new ImagingOptions { MaxBytes = 1000 });
-        var error = Assert.Throws<PipelineException>(() => reader.Read(new byte[5000]));
-        Assert.Equal(PipelineErrorCode.ImageTooLarge, error.Code);
-        Assert.Contains("4.9 KiB", error.Message, StringComparison.Ordinal);
+        var reader = new ImageHeaderReader(new ImagingOptions { Limits = new InputLimits { MaxBytes = 1000 } });
+        using var small = TestImages.Gradient(32, 32);
+        var png = TestImages.Png(small);
+        var padded = new byte[5000];
+        png.CopyTo(padded, 0);
+
+        var tooLarge = Assert.Throws<PipelineException>(() => reader.Read(padded));
+        Assert.Equal(PipelineErrorCode.ImageTooLarge, tooLarge.Code);
+        Assert.Equal("The file is larger than 1000 bytes, the most accepted.", tooLarge.Message);
+
+        var notAnImage = Assert.Throws<PipelineException>(() => reader.Read(new byte[5000]));
+        Assert.Equal(PipelineErrorCode.UnsupportedFormat, notAnImage.Code);
+        byte[] bomb = [.. TestImages.PngWithDeclaredSize(20_000, 20_000), .. new byte[5000]];
+        var hugeCanvas = Assert.Throws<PipelineException>(() => reader.Read(bomb));
+        Assert.Equal(PipelineErrorCode.TooManyPixels, hugeCanvas.Code);
     }
 
     [Fact]
@@ -102,7 +117,7 @@ public sealed class ImageHeaderReaderTests
     [Fact]
     public void Accepts_an_animation_when_frames_are_allowed_and_decodes_its_first_frame()
     {
-        var decoder = new ImageDecoder(new ImagingOptions { MaxFrames = 100 });
+        var decoder = new ImageDecoder(new ImagingOptions { Limits = new InputLimits { MaxFrames = 100 } });
         using var decoded = decoder.Decode(TestCorpus.ReadFile("iss634.webp"));
         Assert.Equal(42, decoded.Header.Frames);
         Assert.Equal((245, 245), (decoded.Width, decoded.Height));
@@ -126,12 +141,16 @@ public sealed class ImageHeaderReaderTests
         Assert.Equal(PipelineErrorCode.TooManyPixels, error.Code);
     }
 
+    /// <summary>The door (<see cref="InputCheck"/>) finds the broken header before libvips is asked, and says so in the
+    /// words ingest and the upload API use for the same file.</summary>
     [Fact]
     public void A_broken_png_header_is_corrupt()
     {
-        var error = Assert.Throws<PipelineException>(() => _reader.Read(TestCorpus.ReadFile("broken.png")));
+        var broken = TestCorpus.ReadFile("broken.png");
+        var error = Assert.Throws<PipelineException>(() => _reader.Read(broken));
         Assert.Equal(PipelineErrorCode.CorruptImage, error.Code);
-        Assert.StartsWith("The PNG image is truncated or corrupt", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("The file looks like PNG but its header is broken", error.Message, StringComparison.Ordinal);
+        Assert.Equal(error.Message, InputCheck.Refusal(broken, broken.Length, new InputLimits())!.Message);
     }
 
     private sealed class NonSeekableStream(byte[] data) : MemoryStream(data)

@@ -10,10 +10,10 @@ public sealed class ImagingOptionsTests
     {
         var options = new ImagingOptions();
         Assert.Empty(options.Validate());
-        Assert.Equal(50L * 1024 * 1024, options.MaxBytes);
-        Assert.Equal(50_000_000, options.MaxPixels);
-        Assert.Equal(1, options.MaxFrames);
-        Assert.Equal([ImageFormat.Png, ImageFormat.Jpeg, ImageFormat.WebP], options.AcceptedFormats);
+        Assert.Equal(50L * 1024 * 1024, options.Limits.MaxBytes);
+        Assert.Equal(40_000_000, options.Limits.MaxPixels);
+        Assert.Equal(1, options.Limits.MaxFrames);
+        Assert.Equal([ImageFormat.Png, ImageFormat.Jpeg, ImageFormat.WebP], options.Limits.AcceptedFormats);
     }
 
     [Fact]
@@ -21,18 +21,21 @@ public sealed class ImagingOptionsTests
     {
         var options = new ImagingOptions
         {
-            MaxBytes = 0,
-            MinDimension = 100,
-            MaxDimension = 50,
-            MaxFrames = 0,
-            AcceptedFormats = [ImageFormat.Unknown],
+            Limits = new InputLimits
+            {
+                MaxBytes = 0,
+                MinDimension = 100,
+                MaxDimension = 50,
+                MaxFrames = 0,
+                AcceptedFormats = [ImageFormat.Unknown],
+            },
             FlattenBackground = [1, 2],
             JpegQuality = 101,
         };
         var errors = options.Validate();
         Assert.Equal(6, errors.Count);
-        Assert.Contains(errors, e => e.StartsWith("MaxBytes", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("AcceptedFormats", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Limits: MaxBytes", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Limits: AcceptedFormats", StringComparison.Ordinal));
         Assert.Throws<ArgumentException>(() => new ImageHeaderReader(options));
     }
 }

@@ -105,7 +105,7 @@ public sealed class ResidualComposerTests
         {
             Assert.True(original.Contains("exif-data"), "precondition: the corpus file carries EXIF");
         }
-        var options = new ImagingOptions { MinDimension = 1 };
+        var options = new ImagingOptions { Limits = new InputLimits { MinDimension = 1 } };
         var decoder = new ImageDecoder(options);
         var composer = new ResidualComposer(options);
         using var decoded = decoder.Decode(input);

@@ -12,7 +12,7 @@ internal static class FaceTestData
     public static CropTemplate Template { get; } = CropTemplate.Default(64);
 
     /// <summary>Options that accept tiny test images.</summary>
-    public static ImagingOptions Options { get; } = new() { MinDimension = 1 };
+    public static ImagingOptions Options { get; } = new() { Limits = new InputLimits { MinDimension = 1 } };
 
     /// <summary>The crop-to-image similarity that puts a crop of side <paramref name="side"/> image pixels, turned by
     /// <paramref name="angle"/> radians, with its centre at (<paramref name="centreX"/>, <paramref name="centreY"/>).</summary>
