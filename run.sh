@@ -140,7 +140,7 @@ cat <<INFO
 
   Web form / API   http://127.0.0.1:$FUNC_PORT/            (health: /api/health)
   Upload API       curl -F ages=20,60 -F files=@cat.png http://127.0.0.1:$FUNC_PORT/api/uploads
-  Job / batch      http://127.0.0.1:$FUNC_PORT/api/jobs/{id}   http://127.0.0.1:$FUNC_PORT/api/batches/{id}
+  Job / batch      http://127.0.0.1:$FUNC_PORT/api/jobs/{id}   http://127.0.0.1:$FUNC_PORT/api/batches/{id} (ids the API issued)
   Runner           ${RUNNER_URL:-not running}
   Storage          $CONNECTION
   Logs             $LOGS/
@@ -148,6 +148,7 @@ cat <<INFO
   Drop an image straight into storage (no API; the event pump picks it up). The SAS below may only create and
   write blobs in uploads/ (no reading, listing, or writing to aged/ or models/) and expires in $SAS_LIFETIME:
     curl -X PUT -H 'x-ms-blob-type: BlockBlob' -H 'x-ms-meta-ages: 20,60' --data-binary @cat.png "$UPLOADS/drop/cat.png?$SAS"
+  A folder of direct writes is not a batch (GET /api/batches/drop is 404); follow each job by its id (logs of the pump).
 
 INFO
 

@@ -19,6 +19,10 @@ public static class BlobNames
     /// <summary>Prefix of a batch's markers.</summary>
     public static string BatchPrefix(string batchId) => $"batches/{batchId}/";
 
+    /// <summary>The record of a batch the upload API created, in the <c>jobs</c> container (beside, not inside, its
+    /// markers' folder).</summary>
+    public static string BatchRecord(string batchId) => $"batches/{batchId}.json";
+
     /// <summary><c>{jobId}/{stem}.age{N}.{ext}</c> in the aged container.</summary>
     public static string AgedOutput(string jobId, string inputBlob, int age, string extension) =>
         $"{jobId}/{AgedFileName(inputBlob, age, extension)}";

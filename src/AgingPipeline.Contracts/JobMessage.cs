@@ -43,6 +43,7 @@ public sealed record JobMessage(
 [JsonSerializable(typeof(JobMessage))]
 [JsonSerializable(typeof(JobRecord))]
 [JsonSerializable(typeof(RegionOutcome))]
+[JsonSerializable(typeof(BatchRecord))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext
 {
 }

@@ -13,7 +13,8 @@ namespace AgingPipeline.Storage;
 /// <param name="ETag">The blob's ETag; pass it back to write with <c>If-Match</c>.</param>
 public sealed record StoredJobRecord(JobRecord Record, ETag ETag);
 
-/// <summary>Job records (<c>jobs/{jobId}.json</c>) and batch markers (<c>jobs/batches/{batchId}/{jobId}</c>).</summary>
+/// <summary>Job records (<c>jobs/{jobId}.json</c>), batch records (<c>jobs/batches/{batchId}.json</c>) and batch markers
+/// (<c>jobs/batches/{batchId}/{jobId}</c>).</summary>
 /// <remarks>
 /// <para>Creation is create-only (<c>If-None-Match: *</c>): events and messages arrive at least once, and the
 /// job id is derived from the upload, so the second creator of the same job learns that it exists and does
@@ -198,6 +199,81 @@ public sealed class JobStore
             blob,
             $"add job {jobId} to batch {batchId}",
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a batch record unless one with the same id exists.</summary>
+    /// <returns>True when this call created it; false when the id is taken (nothing was written).</returns>
+    public async Task<bool> TryCreateBatchAsync(BatchRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        EnsureWellFormed(record.BatchId, nameof(record));
+        var blob = _jobs.GetBlobClient(BlobNames.BatchRecord(record.BatchId));
+        var content = BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(record, ContractsJsonContext.Default.BatchRecord));
+        return await _pipeline.ExecuteStorageAsync(
+            static async (s, ct) =>
+            {
+                try
+                {
+                    await s.blob.UploadAsync(s.content, new BlobUploadOptions
+                    {
+                        HttpHeaders = s_jsonHeaders,
+                        Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+                    }, ct).ConfigureAwait(false);
+                    return true;
+                }
+                catch (RequestFailedException ex) when (IsAlreadyExists(ex))
+                {
+                    return false;
+                }
+            },
+            (blob, content),
+            $"create batch record {record.BatchId}",
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a batch record.</summary>
+    /// <returns>The record, or null when the upload API never created a batch of that id.</returns>
+    /// <exception cref="PipelineException">StorageUnavailable after retries; Internal when the blob is not a record.</exception>
+    public async Task<BatchRecord?> GetBatchAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        if (!JobIds.IsWellFormed(batchId))
+        {
+            return null;
+        }
+        var blob = _jobs.GetBlobClient(BlobNames.BatchRecord(batchId));
+        var content = await _pipeline.ExecuteStorageAsync(
+            static async (b, ct) =>
+            {
+                try
+                {
+                    return (await b.DownloadContentAsync(ct).ConfigureAwait(false)).Value.Content;
+                }
+                catch (RequestFailedException ex) when (ex.Status == 404)
+                {
+                    return null;
+                }
+            },
+            blob,
+            $"read batch record {batchId}",
+            cancellationToken).ConfigureAwait(false);
+        if (content is null)
+        {
+            return null;
+        }
+        BatchRecord? record;
+        try
+        {
+            record = JsonSerializer.Deserialize(content.ToMemory().Span, ContractsJsonContext.Default.BatchRecord);
+        }
+        catch (JsonException ex)
+        {
+            throw new PipelineException(PipelineErrorCode.Internal, $"Batch record {batchId} is not valid JSON: {ex.Message}", ex);
+        }
+        if (record is null || !string.Equals(record.BatchId, batchId, StringComparison.Ordinal))
+        {
+            throw new PipelineException(PipelineErrorCode.Internal, $"Blob {BlobNames.BatchRecord(batchId)} does not hold the record of batch {batchId}.");
+        }
+        return record;
     }
 
     /// <summary>Lists the job ids of a batch, in blob-name order.</summary>

@@ -81,7 +81,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     public async Task A_job_without_a_record_gets_a_failed_record_in_its_batch()
     {
         var jobId = JobIds.FromBlob("uploads", Guid.NewGuid().ToString(), "\"0x2\"");
-        var batchId = PipelineFixture.Unique("pb");
+        var (batchId, _) = await fixture.CreateBatchRecordAsync();
         var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.String(JobQueue.Serialize(MessageFor(jobId, batchId))));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var record = (await fixture.Jobs.GetAsync(jobId))!.Record;

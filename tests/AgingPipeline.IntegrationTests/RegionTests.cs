@@ -16,9 +16,9 @@ namespace AgingPipeline.IntegrationTests;
 /// written into records directly.</summary>
 public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<PipelineFixture>
 {
-    private static MultipartFormDataContent Form(string? region, string batchId, string fileName = "a.png")
+    private static MultipartFormDataContent Form(string? region, string fileName = "a.png")
     {
-        var form = new MultipartFormDataContent { { new StringContent("40"), "ages" }, { new StringContent(batchId), "batchId" } };
+        var form = new MultipartFormDataContent { { new StringContent("40"), "ages" } };
         if (region is not null)
         {
             form.Add(new StringContent(region), "region");
@@ -34,22 +34,11 @@ public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<Pipelin
         new Point2(x + 9, 24), new Point2(x + 21, 24), new Point2(x + 15, 31), new Point2(x + 15, 38),
         new Point2(x + 1, 27), new Point2(x + 29, 27), "face-detector/1:full-range");
 
-    private async Task<List<string>> ListAsync(string prefix)
-    {
-        var names = new List<string>();
-        await foreach (var item in fixture.Clients.Uploads.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix + "/", default))
-        {
-            names.Add(item.Name);
-        }
-        return names;
-    }
-
     [Fact]
     public async Task The_region_form_field_reaches_the_blob_metadata_the_job_record_the_message_and_the_job_api()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("region");
-        using var form = Form("faces", batchId);
+        using var form = Form("faces");
 
         var response = await client.PostAsync("/api/uploads", form);
 
@@ -79,10 +68,10 @@ public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<Pipelin
     public async Task An_upload_without_a_region_field_is_stored_with_the_default_auto()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("noregion");
-        using var form = Form(null, batchId);
+        using var form = Form(null);
         var response = await client.PostAsync("/api/uploads", form);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var batchId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("batchId").GetString();
         BlobProperties properties = await fixture.Clients.Uploads.GetBlobClient($"{batchId}/a.png").GetPropertiesAsync();
         Assert.Equal("auto", properties.Metadata[UploadMetadata.Region]);
     }
@@ -93,8 +82,8 @@ public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<Pipelin
     public async Task An_unknown_region_field_is_400_InvalidRequest_naming_the_choices_and_nothing_is_committed(string value)
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("badregion");
-        using var form = Form(value, batchId);
+        var before = await fixture.ListAllUploadsAsync();
+        using var form = Form(value);
 
         var response = await client.PostAsync("/api/uploads", form);
 
@@ -103,7 +92,7 @@ public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<Pipelin
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("InvalidRequest", problem.GetProperty("code").GetString());
         Assert.Equal($"Unknown region '{value}': use one of auto, faces, whole.", problem.GetProperty("detail").GetString());
-        Assert.Empty(await ListAsync(batchId));
+        Assert.Equal(before, await fixture.ListAllUploadsAsync());
     }
 
     [Fact]
@@ -139,7 +128,7 @@ public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<Pipelin
     [Fact]
     public async Task A_succeeded_job_reports_the_applied_region_faces_boxes_keypoints_and_scores_and_its_batch_lists_them()
     {
-        var batchId = PipelineFixture.Unique("faces");
+        var (batchId, _) = await fixture.CreateBatchRecordAsync();
         var now = DateTimeOffset.UtcNow;
         var withFaces = new JobRecord
         {

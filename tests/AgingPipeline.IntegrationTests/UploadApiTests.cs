@@ -15,6 +15,22 @@ namespace AgingPipeline.IntegrationTests;
 
 public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<PipelineFixture>
 {
+    /// <summary>Tokens of the batches this class created (<see cref="NewBatchAsync"/>), by id.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> s_tokens = new(StringComparer.Ordinal);
+
+    /// <summary>A new, empty batch (<c>POST /api/batches</c>); <see cref="Form"/> sends its token with its id.</summary>
+    private async Task<string> NewBatchAsync()
+    {
+        var response = await fixture.App.CreateClient().PostAsync("/api/batches", null);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var batchId = body.GetProperty("batchId").GetString()!;
+        s_tokens[batchId] = body.GetProperty("batchToken").GetString()!;
+        return batchId;
+    }
+
+    /// <summary>A form; <paramref name="batchId"/> null starts a new batch, a batch of <see cref="NewBatchAsync"/> is
+    /// sent with its token, any other id without one.</summary>
     private static MultipartFormDataContent Form(string? ages, string? batchId, params (string Name, byte[] Bytes, string ContentType)[] files)
     {
         var form = new MultipartFormDataContent();
@@ -25,6 +41,10 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
         if (batchId is not null)
         {
             form.Add(new StringContent(batchId), "batchId");
+            if (s_tokens.TryGetValue(batchId, out var token))
+            {
+                form.Add(new StringContent(token), "batchToken");
+            }
         }
         foreach (var (name, bytes, contentType) in files)
         {
@@ -45,7 +65,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
     public async Task Three_images_at_three_ages_become_three_blobs_with_metadata_and_job_ids()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("batch");
+        var batchId = await NewBatchAsync();
         using var form = Form("60, 20,40", batchId,
             ("alice.png", TestImages.Png(), "image/png"),
             ("bob.jpg", TestImages.JpegHeader(64, 48), "image/jpeg"),
@@ -86,8 +106,9 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         var batchId = body.GetProperty("batchId").GetString()!;
-        Assert.True(JobIds.IsWellFormed(batchId));
-        Assert.Equal(16, batchId.Length);
+        Assert.True(BatchIds.IsIssuedShape(batchId));
+        Assert.Equal(26, batchId.Length);
+        Assert.Equal(43, body.GetProperty("batchToken").GetString()!.Length);
         BlobProperties properties = await fixture.Clients.Uploads.GetBlobClient($"{batchId}/x.png").GetPropertiesAsync();
         Assert.Equal("20,40,60,80", properties.Metadata[UploadMetadata.Ages]);
     }
@@ -96,7 +117,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
     public async Task Hostile_file_names_become_safe_blob_names_and_keep_the_original_for_display()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("names");
+        var batchId = await NewBatchAsync();
         using var form = Form("30", batchId,
             ("../../etc/passwd", TestImages.Png(), "image/png"),
             ("Zoë \u202Eevil\u0007.png", TestImages.Png(), "image/png"),
@@ -130,7 +151,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
     public async Task Bad_ages_are_400_InvalidAges_and_nothing_is_committed(string ages, string expected)
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("ages");
+        var batchId = await NewBatchAsync();
         using var form = Form(ages, batchId, ("a.png", TestImages.Png(), "image/png"));
         var response = await client.PostAsync("/api/uploads", form);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -144,7 +165,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
     public async Task A_gif_is_415_UnsupportedFormat_even_when_named_png_and_earlier_files_are_not_committed()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("gif");
+        var batchId = await NewBatchAsync();
         using var form = Form("30", batchId, ("good.png", TestImages.Png(), "image/png"), ("fake.png", TestImages.Gif(), "image/png"));
         var response = await client.PostAsync("/api/uploads", form);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
@@ -174,7 +195,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
     public async Task An_empty_file_is_415_UnsupportedFormat_saying_the_file_is_empty_as_every_entry_does()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("empty");
+        var batchId = await NewBatchAsync();
         using var form = Form("30", batchId, ("empty.png", [], "image/png"));
 
         var response = await client.PostAsync("/api/uploads", form);
@@ -192,7 +213,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
     public async Task A_file_part_with_an_empty_file_name_is_400_InvalidRequest_saying_so()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("noname");
+        var batchId = await NewBatchAsync();
         using var form = Form("30", batchId);
         var content = new ByteArrayContent(TestImages.Png());
         content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
@@ -212,7 +233,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
     public async Task An_oversize_file_is_413_ImageTooLarge()
     {
         var client = fixture.App.CreateClient();
-        var batchId = PipelineFixture.Unique("big");
+        var batchId = await NewBatchAsync();
         var big = new byte[PipelineFixture.MaxUploadBytes + 1];
         TestImages.Png().CopyTo(big, 0);
         using var form = Form("30", batchId, ("big.png", big, "image/png"));
@@ -353,16 +374,16 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
         Assert.Empty(await ListAsync(probe));
 
         var cases = new List<(string What, string BatchId, HttpContent Content, HttpStatusCode Expected)>();
-        var oversize = PipelineFixture.Unique("leak-big");
+        var oversize = await NewBatchAsync();
         cases.Add(("a file over the limit, refused mid-stream", oversize,
             Form("30", oversize, ("first.png", large, "image/png"), ("big.png", big, "image/png")), HttpStatusCode.RequestEntityTooLarge));
-        var later = PipelineFixture.Unique("leak-gif");
+        var later = await NewBatchAsync();
         cases.Add(("a later file refused after two were staged", later,
             Form("30", later, ("a.png", large, "image/png"), ("b.png", png, "image/png"), ("fake.png", TestImages.Gif(), "image/png")), HttpStatusCode.UnsupportedMediaType));
-        var ages = PipelineFixture.Unique("leak-ages");
+        var ages = await NewBatchAsync();
         cases.Add(("bad ages, found after the files were staged", ages,
             Form("abc", ages, ("a.png", large, "image/png")), HttpStatusCode.BadRequest));
-        var aborted = PipelineFixture.Unique("leak-cut");
+        var aborted = await NewBatchAsync();
         cases.Add(("a body that ends in the middle of a file", aborted, Truncated(aborted, large), HttpStatusCode.BadRequest));
 
         foreach (var (what, batchId, content, expected) in cases)
@@ -378,7 +399,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
         }
 
         // An accepted upload still commits (the clean-up runs only for refusals).
-        var good = PipelineFixture.Unique("leak-none");
+        var good = await NewBatchAsync();
         using var accepted = Form("30", good, ("a.png", large, "image/png"));
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync("/api/uploads", accepted)).StatusCode);
         Assert.Equal([$"{good}/a.png"], await ListIncludingUncommittedAsync(good));
@@ -391,6 +412,7 @@ public sealed class UploadApiTests(PipelineFixture fixture) : IClassFixture<Pipe
         var head = System.Text.Encoding.ASCII.GetBytes(
             $"--{boundary}\r\nContent-Disposition: form-data; name=\"ages\"\r\n\r\n30\r\n"
             + $"--{boundary}\r\nContent-Disposition: form-data; name=\"batchId\"\r\n\r\n{batchId}\r\n"
+            + $"--{boundary}\r\nContent-Disposition: form-data; name=\"batchToken\"\r\n\r\n{s_tokens[batchId]}\r\n"
             + $"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"cut.png\"\r\nContent-Type: image/png\r\n\r\n");
         var content = new ByteArrayContent([.. head, .. file.AsSpan(0, 2 * 64 * 1024 + 100)]);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse($"multipart/form-data; boundary={boundary}");

@@ -17,7 +17,10 @@ internal static class BatchCommand
         {
             Description = "Where results are mirrored and the batch's state file (.aging-batch.json) is kept (default: <folder>-aged next to the folder).",
         };
-        var batchId = new Option<string?>("--batch-id") { Description = "Batch id to use for a new batch (default: a random one; a resumed batch keeps its own)." };
+        var batchId = new Option<string?>("--batch-id")
+        {
+            Description = "Name of the storage folder of a new batch (default: a random 130-bit id; a resumed batch keeps its own). A batch the CLI writes straight into storage is followed with 'aging status', not through the web API, which lists only batches it issued.",
+        };
         var model = common.Model();
         var region = common.Region();
         var connection = common.Connection();

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using AgingPipeline.Cli.Infrastructure;
 using AgingPipeline.Cli.Offline;
 using AgingPipeline.Contracts;
@@ -85,22 +84,6 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
         return BuildReport(settings, store, local, Stopwatch.GetElapsedTime(started));
     }
 
-    /// <summary>A new random batch id: 16 lowercase base32 characters (80 bits), as the upload API makes them.</summary>
-    public static string NewBatchId()
-    {
-        Span<byte> bytes = stackalloc byte[10];
-        RandomNumberGenerator.Fill(bytes);
-        const string Alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-        Span<char> chars = stackalloc char[16];
-        for (var i = 0; i < chars.Length; i++)
-        {
-            var bit = i * 5;
-            var value = (bytes[bit / 8] << 8 | (bit / 8 + 1 < bytes.Length ? bytes[bit / 8 + 1] : 0)) >> (11 - bit % 8);
-            chars[i] = Alphabet[value & 31];
-        }
-        return new string(chars);
-    }
-
     /// <summary>Makes a blob path segment out of a folder name: letters, digits, '-', '_' and '.' are kept, anything
     /// else becomes '_', and '.'-only names cannot occur.</summary>
     public static string SafeSegment(string name)
@@ -118,7 +101,7 @@ internal sealed class BatchSession(PipelineStorage storage, CommandOutput output
             var ages = settings.Ages ?? [.. CliArguments.Rules.DefaultAges.Distinct().Order()];
             return BatchStateStore.Create(settings.OutputRoot, new BatchState
             {
-                BatchId = settings.BatchId ?? NewBatchId(),
+                BatchId = settings.BatchId ?? BatchIds.New(),
                 Account = storage.Account,
                 InputRoot = settings.InputRoot,
                 Ages = [.. ages],

@@ -1,10 +1,18 @@
 namespace AgingPipeline.Functions.Apis;
 
 /// <summary>Answer to an accepted upload (202).</summary>
-/// <param name="BatchId">The batch of the uploaded files.</param>
+/// <param name="BatchId">The batch of the uploaded files (issued by the server).</param>
 /// <param name="BatchUrl">Where to follow the batch.</param>
 /// <param name="Jobs">One entry per file, in request order.</param>
-public sealed record UploadAccepted(string BatchId, string BatchUrl, IReadOnlyList<UploadAcceptedJob> Jobs);
+/// <param name="BatchToken">The token that adds more files to the batch (send it as <c>batchToken</c> with
+/// <c>batchId</c>); only in the answer of the request that created the batch, and never stored by the server.</param>
+public sealed record UploadAccepted(string BatchId, string BatchUrl, IReadOnlyList<UploadAcceptedJob> Jobs, string? BatchToken = null);
+
+/// <summary>Answer to <c>POST /api/batches</c> (201): a new, empty batch.</summary>
+/// <param name="BatchId">The issued batch id.</param>
+/// <param name="BatchToken">The token that adds files to it (shown once; the server keeps only its hash).</param>
+/// <param name="BatchUrl">Where to follow the batch.</param>
+public sealed record BatchCreated(string BatchId, string BatchToken, string BatchUrl);
 
 /// <summary>One accepted file.</summary>
 /// <param name="JobId">Its job id (derived from the stored blob, the same id OnImageUploaded computes).</param>

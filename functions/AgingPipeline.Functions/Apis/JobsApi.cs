@@ -16,8 +16,12 @@ namespace AgingPipeline.Functions.Apis;
 /// The upload API's status URLs therefore carry the input blob (<c>?blob=</c>): when there is no record yet, the
 /// blob's current ETag is hashed and, if it gives the requested id, the job is reported as <c>pending</c> instead
 /// of 404. Without <c>blob</c>, or when the blob has changed since, the answer is 404.</para>
-/// <para>A batch is the union of its markers (written by OnImageUploaded, for every way in) and the blobs under
-/// <c>uploads/{batchId}/</c> (written by the upload API and the CLI) that have no job yet, which are pending.</para>
+/// <para>Only a batch the upload API created is a batch: without its record (<c>jobs/batches/{id}.json</c>) the answer is
+/// 404, so a folder of blobs written straight into <c>uploads/</c> is never listed (issue 15: <c>GET
+/// /api/batches/drop</c> listed every file dropped into <c>uploads/drop/</c>, with links to their results). The id is an
+/// unguessable capability (<see cref="BatchIds"/>), like a job id. A batch is the union of its markers (written by
+/// OnImageUploaded) and the blobs under <c>uploads/{batchId}/</c> that have no job yet, which are pending; an empty batch
+/// (just created, files still on their way) has no jobs and is not done.</para>
 /// </remarks>
 public static class JobsApi
 {
@@ -80,6 +84,10 @@ public static class JobsApi
         {
             return Problems.Create(PipelineErrorCode.InvalidRequest, "That is not a well-formed batch id.");
         }
+        if (await jobs.GetBatchAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return Problems.Create(PipelineErrorCode.NotFound, $"There is no batch {id}.");
+        }
         var members = new List<string>();
         await foreach (var jobId in jobs.ListBatchAsync(id, cancellationToken).ConfigureAwait(false))
         {
@@ -105,13 +113,9 @@ public static class JobsApi
                     stored.Record.RegionOutcome?.Faces.Count);
         }).ConfigureAwait(false);
 
-        if (entries.IsEmpty)
-        {
-            return Problems.Create(PipelineErrorCode.NotFound, $"There is no batch {id}.");
-        }
         var list = entries.Values.OrderBy(e => e.OriginalName, StringComparer.Ordinal).ThenBy(e => e.JobId, StringComparer.Ordinal).ToArray();
         var counts = JobStateNames.All.ToDictionary(s => s, s => list.Count(e => e.State == s), StringComparer.Ordinal);
-        var done = list.All(e => e.State is "succeeded" or "failed");
+        var done = list.Length > 0 && list.All(e => e.State is "succeeded" or "failed");
         return TypedResults.Ok(new BatchStatusResponse(id, list.Length, counts, done, list));
     }
 

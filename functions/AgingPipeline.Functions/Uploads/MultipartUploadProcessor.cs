@@ -45,9 +45,10 @@ public sealed class UploadRefusedException(PipelineErrorCode code, int status, s
 public sealed record UploadedFile(string JobId, string FileName, string Blob, string ETag, long Bytes);
 
 /// <summary>The result of one upload request.</summary>
-/// <param name="BatchId">The batch the files belong to (given or generated).</param>
+/// <param name="BatchId">The batch the files belong to (issued by this request, or one whose token it presented).</param>
+/// <param name="BatchToken">The token that adds files to the batch, when this request created it; null otherwise.</param>
 /// <param name="Files">The files, in request order.</param>
-public sealed record UploadBatch(string BatchId, IReadOnlyList<UploadedFile> Files);
+public sealed record UploadBatch(string BatchId, string? BatchToken, IReadOnlyList<UploadedFile> Files);
 
 /// <summary>Streams a <c>multipart/form-data</c> upload into <c>uploads/{batchId}/{name}</c>.</summary>
 /// <remarks>
@@ -68,15 +69,20 @@ public sealed record UploadBatch(string BatchId, IReadOnlyList<UploadedFile> Fil
 /// the file name plus the sniffed extension, so a name like <c>../../etc/passwd</c> becomes <c>passwd.png</c> inside
 /// the batch folder. The commit is create-only: an existing blob is never overwritten (that would silently
 /// replace someone's input and start a new job).</para>
-/// <para>Form fields (<c>ages</c>, <c>batchId</c>, <c>model</c>, <c>modelVersion</c>, <c>region</c>) must come before the files,
-/// as browsers send them in order: the batch id is part of each blob's name and must be known before the first
-/// block is staged.</para>
+/// <para>Form fields (<c>ages</c>, <c>batchId</c>, <c>batchToken</c>, <c>model</c>, <c>modelVersion</c>, <c>region</c>) must
+/// come before the files, as browsers send them in order: the batch id is part of each blob's name and must be known
+/// before the first block is staged.</para>
+/// <para>Batches are capabilities: without <c>batchId</c> a request starts a new batch whose id and token the server
+/// issues (the token is returned once, and only its hash is stored); to add to a batch a request sends both. The batch
+/// record is written with the files' commit, so a refused request leaves no batch behind.</para>
 /// </remarks>
 public sealed class MultipartUploadProcessor
 {
     private const int MaxFieldChars = 1024;
 
     private readonly StorageClients _clients;
+    private readonly JobStore _jobs;
+    private readonly TimeProvider _time;
     private readonly ResiliencePipeline _pipeline;
     private readonly UploadRules _rules;
     private readonly InputLimits _limits;
@@ -86,6 +92,8 @@ public sealed class MultipartUploadProcessor
     /// <summary>Creates the processor.</summary>
     public MultipartUploadProcessor(
         StorageClients clients,
+        JobStore jobs,
+        TimeProvider time,
         ResiliencePipelineProvider<string> pipelines,
         IOptions<UploadRules> rules,
         IOptions<InputLimits> limits,
@@ -94,6 +102,8 @@ public sealed class MultipartUploadProcessor
     {
         ArgumentNullException.ThrowIfNull(pipelines);
         _clients = clients ?? throw new ArgumentNullException(nameof(clients));
+        _jobs = jobs ?? throw new ArgumentNullException(nameof(jobs));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
         _pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
         _rules = rules?.Value ?? throw new ArgumentNullException(nameof(rules));
         _limits = limits?.Value ?? throw new ArgumentNullException(nameof(limits));
@@ -123,7 +133,7 @@ public sealed class MultipartUploadProcessor
         var fields = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
         var staged = new List<StagedFile>();
         var reservedNames = new HashSet<string>(StringComparer.Ordinal);
-        string? batchId = null;
+        BatchTarget? batch = null;
         var committed = new List<UploadedFile>();
         try
         {
@@ -148,8 +158,8 @@ public sealed class MultipartUploadProcessor
                             throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
                                 $"At most {_options.MaxFilesPerRequest} files are accepted per request.");
                         }
-                        batchId ??= ResolveBatchId(fields);
-                        staged.Add(await StageFileAsync(section, disposition, batchId, reservedNames, buffer, cancellationToken).ConfigureAwait(false));
+                        batch ??= await ResolveBatchAsync(fields, cancellationToken).ConfigureAwait(false);
+                        staged.Add(await StageFileAsync(section, disposition, batch.BatchId, reservedNames, buffer, cancellationToken).ConfigureAwait(false));
                     }
                     else if (disposition.IsFormDisposition())
                     {
@@ -157,7 +167,7 @@ public sealed class MultipartUploadProcessor
                         if (staged.Count > 0)
                         {
                             throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
-                                $"The form field '{Truncate(name)}' comes after a file; send the fields (ages, batchId, model, region) before the files.");
+                                $"The form field '{Truncate(name)}' comes after a file; send the fields (ages, batchId, batchToken, model, region) before the files.");
                         }
                         var value = await ReadFieldAsync(section, name, cancellationToken).ConfigureAwait(false);
                         if (!fields.TryGetValue(name, out var values))
@@ -177,8 +187,12 @@ public sealed class MultipartUploadProcessor
             {
                 throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "The request contains no files.");
             }
-            var options = ResolveOptions(fields, batchId!);
-            return new UploadBatch(batchId!, await CommitAsync(staged, options, committed, cancellationToken).ConfigureAwait(false));
+            var options = ResolveOptions(fields, batch!.BatchId);
+            if (batch.NewToken is not null && !await _jobs.TryCreateBatchAsync(batch.Record, cancellationToken).ConfigureAwait(false))
+            {
+                throw new PipelineException(PipelineErrorCode.Internal, $"The new batch id {batch.BatchId} is taken; 130 random bits collided.");
+            }
+            return new UploadBatch(batch.BatchId, batch.NewToken, await CommitAsync(staged, options, committed, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception)
         {
@@ -299,37 +313,53 @@ public sealed class MultipartUploadProcessor
         return new string(chars, 0, total);
     }
 
-    private string ResolveBatchId(Dictionary<string, List<string>> fields)
+    /// <summary>The batch a request's files go to: a new one (id and token issued here, its record written when the
+    /// files are committed), or an existing one the request holds the token of.</summary>
+    /// <remarks>A client never chooses a batch id (issue 15): a request that names one must also present the token the
+    /// batch was issued with. An unknown id and a wrong token get the same 404, so the answer tells nothing about which
+    /// batches exist. A missing token is refused without looking the id up.</remarks>
+    private async Task<BatchTarget> ResolveBatchAsync(Dictionary<string, List<string>> fields, CancellationToken cancellationToken)
     {
         var given = Single(fields, "batchId");
+        var token = Single(fields, "batchToken");
         if (given is null)
         {
-            return NewBatchId();
+            if (token is not null)
+            {
+                throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, "A batchToken was sent without its batchId.");
+            }
+            var newToken = BatchIds.NewToken();
+            return new BatchTarget(new BatchRecord
+            {
+                BatchId = BatchIds.New(),
+                TokenSha256 = BatchIds.HashToken(newToken),
+                CreatedAt = _time.GetUtcNow(),
+            }, newToken);
         }
-        if (!JobIds.IsWellFormed(given))
+        if (token is null)
         {
-            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
-                "The batch id may only contain lowercase letters, digits and dashes (at most 64 characters).");
+            throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, MissingTokenMessage);
         }
-        return given;
+        var record = JobIds.IsWellFormed(given) ? await _jobs.GetBatchAsync(given, cancellationToken).ConfigureAwait(false) : null;
+        if (record is null || !record.Admits(token))
+        {
+            throw Refused(PipelineErrorCode.NotFound, StatusCodes.Status404NotFound, NoSuchBatchMessage(given));
+        }
+        return new BatchTarget(record, NewToken: null);
     }
 
-    /// <summary>A new random batch id: 16 lowercase base32 characters (80 bits).</summary>
-    public static string NewBatchId()
+    /// <summary>The refusal of a batch id sent without its token.</summary>
+    public const string MissingTokenMessage =
+        "Batch ids are issued by the server: leave batchId out to start a new batch, or send the batchToken it was issued with to add to it.";
+
+    /// <summary>The one refusal of an unknown batch id and of a wrong token (they must not be told apart).</summary>
+    public static string NoSuchBatchMessage(string batchId) =>
+        $"There is no batch {(JobIds.IsWellFormed(batchId) ? batchId : "of that id")} that this token opens.";
+
+    /// <summary>Where a request's files go: the batch, and its token when this request creates it.</summary>
+    private sealed record BatchTarget(BatchRecord Record, string? NewToken)
     {
-        Span<byte> bytes = stackalloc byte[10];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
-        const string Alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-        var chars = new char[16];
-        ulong high = BitConverter.ToUInt64(bytes[..8]);
-        ulong low = BitConverter.ToUInt16(bytes[8..]);
-        for (var i = 0; i < 16; i++)
-        {
-            chars[i] = Alphabet[(int)(high & 31)];
-            high = (high >> 5) | ((low & 31) << 59);
-            low >>= 5;
-        }
-        return new string(chars);
+        public string BatchId => Record.BatchId;
     }
 
     private UploadOptions ResolveOptions(Dictionary<string, List<string>> fields, string batchId)

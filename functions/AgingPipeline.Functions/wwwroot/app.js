@@ -78,13 +78,6 @@
     return dot < 0 ? '' : name.slice(dot).toLowerCase();
   }
 
-  /** A random batch id: lowercase base32, as the server's own. */
-  function newBatchId() {
-    const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    return Array.from(bytes, (b) => alphabet[b & 31]).join('');
-  }
-
   /** Same-origin job API paths only: a stored or returned URL can never point the page elsewhere. */
   function safeApiPath(path) {
     try {
@@ -386,14 +379,38 @@
     else ui.startNote.textContent = `Each image will be aged to ${[...selectedAges].sort((a, b) => a - b).join(', ')} years.`;
   }
 
-  ui.start.addEventListener('click', () => {
+  /**
+   * Asks the server for a new batch. Batch ids are issued by the server, never made here: the id and its token (the
+   * right to add files) come back once, and every upload of this start carries both, so files sent in parallel
+   * requests land in one batch that nobody else can add to.
+   */
+  async function createBatch() {
+    const response = await fetch('/api/batches', { method: 'POST', headers: { Accept: 'application/json' } });
+    const body = await response.json().catch(() => null);
+    if (response.status !== 201 || !body || typeof body.batchId !== 'string' || typeof body.batchToken !== 'string') {
+      throw problemOf(body, response.status);
+    }
+    return { batchId: body.batchId, batchToken: body.batchToken };
+  }
+
+  ui.start.addEventListener('click', async () => {
     const ages = [...selectedAges].sort((a, b) => a - b);
-    if (!ages.length) return;
-    const batchId = newBatchId();
-    for (const item of readyItems()) {
+    const ready = readyItems();
+    if (!ages.length || !ready.length) return;
+    ui.start.disabled = true;
+    let batch;
+    try {
+      batch = await createBatch();
+    } catch (error) {
+      showNotice(`The server could not start a batch (${error && error.message ? error.message : 'no answer'}). Try again.`);
+      updateStart();
+      return;
+    }
+    for (const item of ready) {
       item.ages = ages;
       item.region = selectedRegion;
-      item.batchId = batchId;
+      item.batchId = batch.batchId;
+      item.batchToken = batch.batchToken;
       item.state = 'uploading';
       item.progress = 0;
       update(item);
@@ -422,6 +439,7 @@
       const form = new FormData();
       form.append('ages', item.ages.join(','));
       form.append('batchId', item.batchId);
+      form.append('batchToken', item.batchToken);
       form.append('region', item.region || selectedRegion);
       form.append('files', item.file, item.name);
       const xhr = new XMLHttpRequest();

@@ -98,5 +98,26 @@ public class PipelineFixture : IAsyncLifetime
 
     public static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..12];
 
+    /// <summary>Writes the record of a batch as the upload API does, for tests that make its jobs by hand; returns its
+    /// id and token.</summary>
+    public async Task<(string BatchId, string Token)> CreateBatchRecordAsync()
+    {
+        var token = BatchIds.NewToken();
+        var record = new BatchRecord { BatchId = BatchIds.New(), TokenSha256 = BatchIds.HashToken(token), CreatedAt = DateTimeOffset.UtcNow };
+        Assert.True(await Jobs.TryCreateBatchAsync(record));
+        return (record.BatchId, token);
+    }
+
+    /// <summary>Every blob name in <c>uploads</c>, uncommitted ones included (to show that a refused request left nothing).</summary>
+    public async Task<IReadOnlyList<string>> ListAllUploadsAsync()
+    {
+        var names = new List<string>();
+        await foreach (var item in Clients.Uploads.GetBlobsAsync(BlobTraits.None, BlobStates.Uncommitted, null, default))
+        {
+            names.Add(item.Name);
+        }
+        return names;
+    }
+
     public static string JobIdFor(string blob, string etag) => JobIds.FromBlob(BlobNames.UploadsContainer, blob, etag);
 }
