@@ -16,8 +16,9 @@ public sealed class FaceOptions
     public const int MaximumMaxFaces = 64;
 
     /// <summary>Served <c>face-detector</c> models to try, in order; the first that finds any face wins (default
-    /// <c>["face-detector"]</c>).</summary>
-    public string[] Detectors { get; set; } = ["face-detector"];
+    /// <c>["face-detector", "character-face-detector"]</c>: MediaPipe BlazeFace, then the detector trained here on
+    /// stylised renders for the drawn faces BlazeFace misses; a listed model that is not served is skipped).</summary>
+    public string[] Detectors { get; set; } = ["face-detector", "character-face-detector"];
 
     /// <summary>Detections below this score are dropped (default 0.5, MediaPipe's own threshold).</summary>
     public double MinScore { get; set; } = 0.5;

@@ -90,9 +90,11 @@ public static partial class ModelManifestValidator
         {
             errors.Add($"padValue {manifest.PadValue} must be from 0 to 255.");
         }
-        if (manifest.Source is not { } source || string.IsNullOrWhiteSpace(source.Package) || string.IsNullOrWhiteSpace(source.Upstream))
+        // A detector made elsewhere (BlazeFace) names where it came from; one trained here (character-face-detector)
+        // has no source, its trainingData and MODEL_CARD.md say how it was made.
+        if (manifest.Source is { } source && (string.IsNullOrWhiteSpace(source.Package) || string.IsNullOrWhiteSpace(source.Upstream)))
         {
-            errors.Add("source.package and source.upstream are required for a model not trained here (provenance and licence).");
+            errors.Add("source.package and source.upstream are required when source is given (provenance and licence of a model not trained here).");
         }
     }
 

@@ -23,6 +23,14 @@ public sealed class FaceDetectorManifestTests
         Assert.True(File.Exists(Path.Combine(FaceFixtures.DetectorDirectory, "MODEL_CARD.md")));
     }
 
+    [Fact]
+    public void A_detector_trained_here_needs_no_source_and_its_opset_17_export_is_accepted()
+    {
+        var ours = s_good with { Name = "character-face-detector", Source = null, Networks = [s_good.Networks![1] with { Opset = 17 }] };
+
+        Assert.Empty(ModelManifestValidator.Validate(ours, "character-face-detector", FaceFixtures.DetectorVersion));
+    }
+
     public static TheoryData<string, Func<ModelManifest, ModelManifest>, string> BadCases => new()
     {
         { "no networks", m => m with { Networks = [] }, "networks is missing" },
@@ -45,7 +53,7 @@ public sealed class FaceDetectorManifestTests
         { "iou", m => m with { Detection = m.Detection! with { NmsIou = null } }, "detection.nmsIou must be a number in (0, 1]" },
         { "keypoints", m => m with { Detection = m.Detection! with { Keypoints = ["left-eye", "right-eye", "nose", "mouth", "left-ear", "right-ear"] } }, "detection.keypoints must be [\"right-eye\"" },
         { "pad", m => m with { PadValue = 300 }, "padValue 300 must be from 0 to 255" },
-        { "source", m => m with { Source = null }, "source.package and source.upstream are required" },
+        { "source", m => m with { Source = m.Source! with { Upstream = " " } }, "source.package and source.upstream are required when source is given" },
         { "licence", m => m with { Licence = null }, "licence is missing" },
         { "max batch", m => m with { MaxBatch = 0 }, "maxBatch 0 must be from 1" },
     };

@@ -5,12 +5,12 @@ namespace AgingPipeline.UnitTests.Faces;
 public sealed class FaceOptionsTests
 {
     [Fact]
-    public void The_defaults_are_valid_and_name_the_shipped_detector()
+    public void The_defaults_are_valid_and_name_the_shipped_detectors_blazeface_first()
     {
         var options = new FaceOptions();
 
         Assert.Empty(options.Validate());
-        Assert.Equal(["face-detector"], options.Detectors);
+        Assert.Equal(["face-detector", "character-face-detector"], options.Detectors);
         Assert.Equal(0.5, options.MinScore);
         Assert.Equal(8, options.MaxFaces);
     }
