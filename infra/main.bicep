@@ -89,6 +89,15 @@ param functionOtlpEndpoint string = ''
 @minValue(0)
 param dataRetentionDays int = 30
 
+@description('Open the web form and API to anyone (true, then rate-limited per client), or only to signed-in users of the tenant (false, the default). See docs/deploy.md, "Who can call what".')
+param allowAnonymous bool = false
+
+@description('Application (client) id of the Entra ID app registration the web form signs in with and the API accepts tokens for. Required unless allowAnonymous; azd\'s preprovision hook (infra/scripts/auth-app.sh) creates one. Without it a signed-in-only app refuses to start rather than start open.')
+param authClientId string = ''
+
+@description('Directory (tenant) id that issues the tokens; empty: the deployment\'s own tenant.')
+param authTenantId string = ''
+
 @description('Create the Event Grid subscription uploads → OnImageUploaded. Needs the function code deployed first; azd\'s postdeploy hook turns it on (AGING_UPLOAD_EVENTS) and provisions again.')
 param enableUploadEvents bool = false
 
@@ -273,6 +282,9 @@ module functionApp 'modules/function-app.bicep' = {
     instanceMemoryMB: functionInstanceMemoryMB
     otlpEndpoint: functionOtlpEndpoint
     defaultModel: defaultModel
+    allowAnonymous: allowAnonymous
+    authClientId: authClientId
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
   }
   dependsOn: [
     storage
@@ -355,4 +367,5 @@ output AZURE_EVENTGRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.systemTopicN
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AGING_UPLOAD_EVENTS bool = eventGrid.outputs.subscriptionCreated
 output WEB_FORM_URL string = 'https://${functionApp.outputs.defaultHostName}/'
+output AGING_AUTH_MODE string = allowAnonymous ? 'Anonymous' : 'EntraId'
 output API_BASE_URL string = 'https://${functionApp.outputs.defaultHostName}/api/'

@@ -24,5 +24,11 @@ param functionInstanceMemoryMB = int(readEnvironmentVariable('AGING_FUNCTION_INS
 param functionOtlpEndpoint = readEnvironmentVariable('AGING_FUNCTION_OTLP_ENDPOINT', '')
 param dataRetentionDays = int(readEnvironmentVariable('AGING_DATA_RETENTION_DAYS', '30'))
 
+// Who can call the web form and API: signed-in users of the tenant unless AGING_ALLOW_ANONYMOUS=true. The preprovision
+// hook (infra/scripts/auth-app.sh) creates the app registration and sets AGING_AUTH_CLIENT_ID.
+param allowAnonymous = bool(readEnvironmentVariable('AGING_ALLOW_ANONYMOUS', 'false'))
+param authClientId = readEnvironmentVariable('AGING_AUTH_CLIENT_ID', '')
+param authTenantId = readEnvironmentVariable('AZURE_TENANT_ID', '')
+
 // Off until the function code is deployed; the postdeploy hook (infra/scripts/postdeploy.sh) turns it on.
 param enableUploadEvents = bool(readEnvironmentVariable('AGING_UPLOAD_EVENTS', 'false'))

@@ -39,6 +39,7 @@ public static class FunctionAppHostingExtensions
         services.AddHostedService<StorageInitializer>();
         services.AddExceptionHandler<PipelineExceptionHandler>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
+        services.AddCallers();
         services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
@@ -66,14 +67,15 @@ public static class FunctionAppHostingExtensions
         return builder;
     }
 
-    /// <summary>Adds exception handling (problem details, never a stack trace), status-code problem details and
-    /// the security headers.</summary>
+    /// <summary>Adds exception handling (problem details, never a stack trace), status-code problem details, the
+    /// security headers, and who may call (<see cref="Callers"/>).</summary>
     public static WebApplication UseFunctionAppPipeline(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseCallers();
         return app;
     }
 

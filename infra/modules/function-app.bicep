@@ -45,6 +45,15 @@ param otlpEndpoint string = ''
 @description('Model used when an upload names none.')
 param defaultModel string
 
+@description('Open the API to anyone (rate-limited per client) instead of to signed-in users only.')
+param allowAnonymous bool = false
+
+@description('Application (client) id of the Entra ID app registration: the tokens\' audience and the web form\'s client.')
+param authClientId string = ''
+
+@description('Directory (tenant) id that issues the tokens.')
+param authTenantId string
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
 }
@@ -81,6 +90,12 @@ var baseSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   OTEL_SERVICE_NAME: 'aging-functions'
   Uploads__DefaultModel: defaultModel
+  // Who may call (docs/deploy.md, "Who can call what"). The handler validates Entra ID tokens itself: Flex Consumption
+  // does not enforce App Service Authentication. Signed-in only unless the deployment asks for an anonymous form.
+  Auth__Mode: allowAnonymous ? 'Anonymous' : 'EntraId'
+  Auth__TenantId: authTenantId
+  Auth__ClientId: authClientId
+  RateLimit__Enabled: 'true'
 }
 
 resource site 'Microsoft.Web/sites@2025-03-01' = {

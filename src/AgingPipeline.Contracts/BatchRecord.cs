@@ -14,6 +14,10 @@ public sealed record BatchRecord
     /// <summary>SHA-256 of the batch token, lowercase hex (<see cref="BatchIds.HashToken"/>).</summary>
     public required string TokenSha256 { get; init; }
 
+    /// <summary>The signed-in user who made the batch (their Entra object id), or null when it was made anonymously.</summary>
+    /// <remarks>Another user's batch reads as missing, token or not; so do its jobs (they inherit the owner).</remarks>
+    public string? Owner { get; init; }
+
     /// <summary>When the batch was created.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 

@@ -17,6 +17,10 @@ public sealed record JobRecord
     /// <summary>The name the user gave the file (display only; never used as a path).</summary>
     public string? OriginalName { get; init; }
     public string? BatchId { get; init; }
+    /// <summary>The signed-in user the job belongs to: the owner of the API batch its upload was committed into, or null
+    /// (an anonymous batch, a blob written straight into storage, the CLI). Another user's job reads as missing.</summary>
+    /// <remarks>Taken from the batch record, never from blob metadata: anyone who may write a blob may write any metadata.</remarks>
+    public string? Owner { get; init; }
     public IReadOnlyList<int> TargetAges { get; init; } = [];
     public string? ModelName { get; init; }
     public string? ModelVersion { get; init; }

@@ -40,6 +40,8 @@ public enum PipelineErrorCode
     Busy = 16,
     /// <summary>Faces were required (<c>region=faces</c>) but no face was found in the image.</summary>
     NoFaceFound = 17,
+    /// <summary>The caller is not signed in, and this deployment serves signed-in callers only.</summary>
+    Unauthenticated = 18,
     /// <summary>Anything unexpected; a bug.</summary>
     Internal = 99,
 }

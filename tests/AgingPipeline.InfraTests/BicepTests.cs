@@ -151,6 +151,29 @@ public sealed class BicepTests(CompiledInfra infra) : IClassFixture<CompiledInfr
         Assert.Equal("[variables('gpuProfileName')]", runner["properties"]!["workloadProfileName"]!.GetValue<string>());
     }
 
+    /// <summary>Issue 15, deployed auth: signed-in users only unless the deployment asks for an open form; the handler
+    /// validates the tokens (Flex Consumption does not enforce App Service Authentication, so no authsettingsV2), the
+    /// limits are on, and the runner has no way in at all.</summary>
+    [Fact]
+    public async Task The_api_serves_signed_in_users_unless_the_deployment_opens_it_and_the_runner_stays_private()
+    {
+        var parameters = JsonNode.Parse(JsonNode.Parse(infra.Parameters.StandardOutput)!["parametersJson"]!.GetValue<string>())!["parameters"]!;
+        Assert.False(parameters["allowAnonymous"]!["value"]!.GetValue<bool>());
+        var open = await Bicep.RunAsync(CompiledInfra.AzdEnvironment(("AGING_ALLOW_ANONYMOUS", "true"), ("AGING_AUTH_CLIENT_ID", "x")), "build-params", "main.bicepparam", "--stdout");
+        Assert.True(open.ExitCode == 0, open.ToString());
+        Assert.True(JsonNode.Parse(JsonNode.Parse(open.StandardOutput)!["parametersJson"]!.GetValue<string>())!["parameters"]!["allowAnonymous"]!["value"]!.GetValue<bool>());
+
+        var text = infra.Build.StandardOutput;
+        Assert.Contains("'Auth__Mode', if(parameters('allowAnonymous'), 'Anonymous', 'EntraId')", text, StringComparison.Ordinal);
+        Assert.Contains("'Auth__TenantId', parameters('authTenantId')", text, StringComparison.Ordinal);
+        Assert.Contains("'Auth__ClientId', parameters('authClientId')", text, StringComparison.Ordinal);
+        Assert.Contains("'RateLimit__Enabled', 'true'", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(ArmTemplate.Resources(infra.Template, "Microsoft.Web/sites/config"),
+            c => c["name"]?.ToString().Contains("authsettings", StringComparison.OrdinalIgnoreCase) == true);
+        var runner = Assert.Single(ArmTemplate.Resources(infra.Template, "Microsoft.App/containerApps"));
+        Assert.Null(runner["properties"]!["configuration"]!["ingress"]);
+    }
+
     [Fact]
     public void Outputs_include_the_web_form_url_and_what_azd_needs()
     {

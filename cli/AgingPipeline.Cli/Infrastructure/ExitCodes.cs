@@ -85,6 +85,7 @@ internal static class ExitCodes
         PipelineErrorCode.TooManyFrames => "Animations are not supported; export a single frame.",
         PipelineErrorCode.Busy => "Try again in a moment.",
         PipelineErrorCode.NoFaceFound => "Use --region auto or whole for pictures without faces.",
+        PipelineErrorCode.Unauthenticated => "Sign in (the deployment serves signed-in callers only).",
         PipelineErrorCode.Internal => "This is a bug: report it with the command line (AGING_DEBUG=1 prints the details).",
         _ => "See 'aging --help'.",
     };
@@ -142,6 +143,7 @@ internal static class ExitCodes
         PipelineErrorCode.TooManyFrames => "Animated images are not accepted.",
         PipelineErrorCode.Busy => "The same work is being done elsewhere right now.",
         PipelineErrorCode.NoFaceFound => "Faces were required (--region faces) but none was found.",
+        PipelineErrorCode.Unauthenticated => "The caller is not signed in.",
         PipelineErrorCode.Internal => "An unexpected error (a bug).",
         _ => code.ToString(),
     };

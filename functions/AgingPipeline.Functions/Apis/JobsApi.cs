@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.Http;
 using AgingPipeline.Storage;
@@ -16,6 +17,8 @@ namespace AgingPipeline.Functions.Apis;
 /// The upload API's status URLs therefore carry the input blob (<c>?blob=</c>): when there is no record yet, the
 /// blob's current ETag is hashed and, if it gives the requested id, the job is reported as <c>pending</c> instead
 /// of 404. Without <c>blob</c>, or when the blob has changed since, the answer is 404.</para>
+/// <para>With signed-in callers (<see cref="AuthMode.EntraId"/>) jobs and batches belong to the user who made them:
+/// another user's job or batch answers 404, exactly as a missing one (<see cref="Callers.MaySee"/>).</para>
 /// <para>Only a batch the upload API created is a batch: without its record (<c>jobs/batches/{id}.json</c>) the answer is
 /// 404, so a folder of blobs written straight into <c>uploads/</c> is never listed (issue 15: <c>GET
 /// /api/batches/drop</c> listed every file dropped into <c>uploads/drop/</c>, with links to their results). The id is an
@@ -31,8 +34,8 @@ public static class JobsApi
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/api/jobs/{id}", GetJobAsync).WithName("GetJob");
-        app.MapGet("/api/batches/{id}", GetBatchAsync).WithName("GetBatch");
+        app.MapGet("/api/jobs/{id}", GetJobAsync).WithName("GetJob").RequireAuthorization(Callers.Policy);
+        app.MapGet("/api/batches/{id}", GetBatchAsync).WithName("GetBatch").RequireAuthorization(Callers.Policy);
         return app;
     }
 
@@ -40,6 +43,7 @@ public static class JobsApi
     public static async Task<Results<Ok<JobStatusResponse>, ProblemHttpResult>> GetJobAsync(
         string id,
         string? blob,
+        ClaimsPrincipal user,
         JobStore jobs,
         StorageClients clients,
         BlobReadLinks links,
@@ -56,9 +60,11 @@ public static class JobsApi
         var stored = await jobs.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (stored is not null)
         {
-            return TypedResults.Ok(await ToResponseAsync(stored.Record, links, clients.Options, time, cancellationToken).ConfigureAwait(false));
+            return Callers.MaySee(stored.Record.Owner, user)
+                ? TypedResults.Ok(await ToResponseAsync(stored.Record, links, clients.Options, time, cancellationToken).ConfigureAwait(false))
+                : Problems.Create(PipelineErrorCode.NotFound, $"There is no job {id}.");
         }
-        if (!string.IsNullOrEmpty(blob))
+        if (!string.IsNullOrEmpty(blob) && await MaySeeUploadAsync(blob, user, jobs, cancellationToken).ConfigureAwait(false))
         {
             var etag = await GetUploadETagAsync(clients, pipelines, blob, cancellationToken).ConfigureAwait(false);
             if (etag is not null && JobIds.FromBlob(BlobNames.UploadsContainer, blob, etag) == id)
@@ -72,6 +78,7 @@ public static class JobsApi
     /// <summary>A batch: counts per state and its jobs.</summary>
     public static async Task<Results<Ok<BatchStatusResponse>, ProblemHttpResult>> GetBatchAsync(
         string id,
+        ClaimsPrincipal user,
         JobStore jobs,
         StorageClients clients,
         ResiliencePipelineProvider<string> pipelines,
@@ -84,7 +91,7 @@ public static class JobsApi
         {
             return Problems.Create(PipelineErrorCode.InvalidRequest, "That is not a well-formed batch id.");
         }
-        if (await jobs.GetBatchAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        if (await jobs.GetBatchAsync(id, cancellationToken).ConfigureAwait(false) is not { } batch || !Callers.MaySee(batch.Owner, user))
         {
             return Problems.Create(PipelineErrorCode.NotFound, $"There is no batch {id}.");
         }
@@ -117,6 +124,18 @@ public static class JobsApi
         var counts = JobStateNames.All.ToDictionary(s => s, s => list.Count(e => e.State == s), StringComparer.Ordinal);
         var done = list.Length > 0 && list.All(e => e.State is "succeeded" or "failed");
         return TypedResults.Ok(new BatchStatusResponse(id, list.Length, counts, done, list));
+    }
+
+    /// <summary>Whether the caller may see a job that has no record yet: not when its blob lies in another user's batch.</summary>
+    private static async Task<bool> MaySeeUploadAsync(string blob, ClaimsPrincipal user, JobStore jobs, CancellationToken cancellationToken)
+    {
+        var slash = blob.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0)
+        {
+            return true;
+        }
+        var batch = await jobs.GetBatchAsync(blob[..slash], cancellationToken).ConfigureAwait(false);
+        return batch is null || Callers.MaySee(batch.Owner, user);
     }
 
     private static JobStatusResponse Pending(string jobId, string blob) => new(

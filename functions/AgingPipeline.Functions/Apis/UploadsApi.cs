@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.Http;
 using AgingPipeline.Functions.Uploads;
@@ -16,8 +17,10 @@ public static class UploadsApi
     public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/api/uploads", UploadAsync).DisableAntiforgery().WithName("Uploads");
-        app.MapPost("/api/batches", CreateBatchAsync).DisableAntiforgery().WithName("CreateBatch");
+        app.MapPost("/api/uploads", UploadAsync).DisableAntiforgery().WithName("Uploads")
+            .RequireAuthorization(Callers.Policy).RequireRateLimiting(Callers.UploadsLimit);
+        app.MapPost("/api/batches", CreateBatchAsync).DisableAntiforgery().WithName("CreateBatch")
+            .RequireAuthorization(Callers.Policy).RequireRateLimiting(Callers.UploadsLimit);
         return app;
     }
 
@@ -53,12 +56,19 @@ public static class UploadsApi
 
     /// <summary>Creates an empty batch: the web form makes one before it sends a folder's files in parallel requests,
     /// each carrying the batch id and token.</summary>
-    public static async Task<Created<BatchCreated>> CreateBatchAsync(JobStore jobs, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Created<BatchCreated>> CreateBatchAsync(ClaimsPrincipal user, JobStore jobs, TimeProvider time, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(time);
         var token = BatchIds.NewToken();
-        var record = new BatchRecord { BatchId = BatchIds.New(), TokenSha256 = BatchIds.HashToken(token), CreatedAt = time.GetUtcNow() };
+        var record = new BatchRecord
+        {
+            BatchId = BatchIds.New(),
+            TokenSha256 = BatchIds.HashToken(token),
+            Owner = Callers.OwnerOf(user),
+            CreatedAt = time.GetUtcNow(),
+        };
         if (!await jobs.TryCreateBatchAsync(record, cancellationToken).ConfigureAwait(false))
         {
             throw new PipelineException(PipelineErrorCode.Internal, $"The new batch id {record.BatchId} is taken; 130 random bits collided.");

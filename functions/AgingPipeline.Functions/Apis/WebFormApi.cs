@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.Http;
@@ -47,7 +48,7 @@ public static class WebFormApi
     {
         ArgumentNullException.ThrowIfNull(app);
         var environment = app.ServiceProvider.GetRequiredService<IWebHostEnvironment>();
-        var policy = ContentSecurityPolicy(app.ServiceProvider.GetRequiredService<StorageClients>().BlobService.Uri);
+        var policy = ContentSecurityPolicy(app.ServiceProvider.GetRequiredService<StorageClients>().BlobService.Uri, app.ServiceProvider.GetRequiredService<IOptions<AuthOptions>>().Value);
         foreach (var asset in LoadAssets(environment))
         {
             var handler = (HttpContext context) => Serve(asset, context, policy);
@@ -58,14 +59,16 @@ public static class WebFormApi
             }
         }
         app.MapGet("/api/config", GetConfig).WithName("WebFormConfig");
-        app.MapGet("/api/jobs/{id}/download.zip", DownloadZipAsync).WithName("DownloadJob");
-        app.MapGet("/api/jobs/{id}/files/{name}", DownloadFileAsync).WithName("DownloadJobFile");
+        app.MapGet("/api/jobs/{id}/download.zip", DownloadZipAsync).WithName("DownloadJob").RequireAuthorization(Callers.Policy);
+        app.MapGet("/api/jobs/{id}/files/{name}", DownloadFileAsync).WithName("DownloadJobFile").RequireAuthorization(Callers.Policy);
         return app;
     }
 
     /// <summary>The defaults and limits the form mirrors in the browser (the server still decides).</summary>
-    public static Ok<WebFormConfig> GetConfig(IOptions<UploadRules> rules, IOptions<InputLimits> limits, IOptions<FunctionAppOptions> options)
+    public static Ok<WebFormConfig> GetConfig(IOptions<UploadRules> rules, IOptions<InputLimits> limits, IOptions<FunctionAppOptions> options, IOptions<AuthOptions> authOptions)
     {
+        ArgumentNullException.ThrowIfNull(authOptions);
+        var auth = authOptions.Value;
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(options);
@@ -87,7 +90,10 @@ public static class WebFormApi
             options.Value.MaxFilesPerRequest,
             options.Value.MaxRequestBytes,
             r.DefaultRegion.ToWireName(),
-            AgingRegions.Names));
+            AgingRegions.Names,
+            auth.Mode == AuthMode.EntraId
+                ? new WebFormAuth(true, auth.Authority, auth.ClientId, $"api://{auth.ClientId}/{auth.Scope}")
+                : new WebFormAuth(false, null, null, null)));
     }
 
     /// <summary>Streams a zip of a finished job's outputs and contact sheet, built while the blobs are read.</summary>
@@ -95,6 +101,7 @@ public static class WebFormApi
     /// handler's CPU free. Nothing is buffered: each blob is copied from storage into its entry as it arrives.</remarks>
     public static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> DownloadZipAsync(
         string id,
+        ClaimsPrincipal user,
         JobStore jobs,
         StorageClients clients,
         ResiliencePipelineProvider<string> pipelines,
@@ -103,7 +110,7 @@ public static class WebFormApi
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(clients);
         ArgumentNullException.ThrowIfNull(pipelines);
-        var (record, problem) = await GetFinishedJobAsync(id, jobs, cancellationToken).ConfigureAwait(false);
+        var (record, problem) = await GetFinishedJobAsync(id, user, jobs, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -141,6 +148,7 @@ public static class WebFormApi
     public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadFileAsync(
         string id,
         string name,
+        ClaimsPrincipal user,
         JobStore jobs,
         StorageClients clients,
         ResiliencePipelineProvider<string> pipelines,
@@ -149,7 +157,7 @@ public static class WebFormApi
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(clients);
         ArgumentNullException.ThrowIfNull(pipelines);
-        var (record, problem) = await GetFinishedJobAsync(id, jobs, cancellationToken).ConfigureAwait(false);
+        var (record, problem) = await GetFinishedJobAsync(id, user, jobs, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -165,14 +173,14 @@ public static class WebFormApi
         return TypedResults.Stream(download.Content, contentType, name, record!.CompletedAt);
     }
 
-    private static async Task<(JobRecord? Record, ProblemHttpResult? Problem)> GetFinishedJobAsync(string id, JobStore jobs, CancellationToken cancellationToken)
+    private static async Task<(JobRecord? Record, ProblemHttpResult? Problem)> GetFinishedJobAsync(string id, ClaimsPrincipal user, JobStore jobs, CancellationToken cancellationToken)
     {
         if (!JobIds.IsWellFormed(id))
         {
             return (null, Problems.Create(PipelineErrorCode.InvalidRequest, "That is not a well-formed job id."));
         }
         var stored = await jobs.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (stored is null)
+        if (stored is null || !Callers.MaySee(stored.Record.Owner, user))
         {
             return (null, Problems.Create(PipelineErrorCode.NotFound, $"There is no job {id}."));
         }
@@ -339,10 +347,12 @@ public static class WebFormApi
         return assets;
     }
 
-    private static string ContentSecurityPolicy(Uri blobService)
+    private static string ContentSecurityPolicy(Uri blobService, AuthOptions auth)
     {
         var storage = blobService.GetLeftPart(UriPartial.Authority);
-        return $"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: {storage}; connect-src 'self'; "
+        // Signing in redeems the authorization code at the Entra token endpoint from the page (a SPA redirect URI).
+        var signIn = auth.Mode == AuthMode.EntraId ? " " + new Uri(auth.Instance).GetLeftPart(UriPartial.Authority) : string.Empty;
+        return $"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: {storage}; connect-src 'self'{signIn}; "
             + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
     }
 }
@@ -365,6 +375,7 @@ public static class WebFormApi
 /// <param name="MaxRequestBytes">Largest upload request in bytes.</param>
 /// <param name="DefaultRegion">The region selected when the page opens (<c>auto</c>, <c>faces</c> or <c>whole</c>).</param>
 /// <param name="Regions">The region names accepted.</param>
+/// <param name="Auth">Whether the form must sign in, and where.</param>
 public sealed record WebFormConfig(
     IReadOnlyList<int> DefaultAges,
     IReadOnlyList<int> PresetAges,
@@ -381,4 +392,12 @@ public sealed record WebFormConfig(
     int MaxFilesPerRequest,
     long MaxRequestBytes,
     string DefaultRegion,
-    IReadOnlyList<string> Regions);
+    IReadOnlyList<string> Regions,
+    WebFormAuth Auth);
+
+/// <summary>How the web form signs in (authorization code with PKCE against Microsoft Entra ID, as a single-page app).</summary>
+/// <param name="Required">True when the API serves signed-in callers only.</param>
+/// <param name="Authority">The tenant's v2.0 authority, e.g. <c>https://login.microsoftonline.com/{tenant}/v2.0</c>.</param>
+/// <param name="ClientId">The app registration's application id.</param>
+/// <param name="Scope">The scope to ask for, e.g. <c>api://{clientId}/access_as_user</c>.</param>
+public sealed record WebFormAuth(bool Required, string? Authority, string? ClientId, string? Scope);

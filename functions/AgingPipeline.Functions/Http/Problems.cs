@@ -18,6 +18,7 @@ public static class Problems
             or PipelineErrorCode.TooManyFrames or PipelineErrorCode.NoFaceFound => StatusCodes.Status422UnprocessableEntity,
         PipelineErrorCode.InvalidAges or PipelineErrorCode.InvalidRequest or PipelineErrorCode.ModelNotFound => StatusCodes.Status400BadRequest,
         PipelineErrorCode.NotFound or PipelineErrorCode.InputGone => StatusCodes.Status404NotFound,
+        PipelineErrorCode.Unauthenticated => StatusCodes.Status401Unauthorized,
         PipelineErrorCode.StorageUnavailable or PipelineErrorCode.Busy => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
@@ -25,6 +26,7 @@ public static class Problems
     /// <summary>The error code reported for a bare HTTP status (routing 404, 405, …).</summary>
     public static PipelineErrorCode CodeForStatus(int status) => status switch
     {
+        StatusCodes.Status401Unauthorized => PipelineErrorCode.Unauthenticated,
         StatusCodes.Status404NotFound => PipelineErrorCode.NotFound,
         StatusCodes.Status413PayloadTooLarge => PipelineErrorCode.ImageTooLarge,
         StatusCodes.Status415UnsupportedMediaType => PipelineErrorCode.InvalidRequest,
@@ -78,6 +80,7 @@ public static class Problems
         PipelineErrorCode.Busy => "Busy, retry later",
         PipelineErrorCode.TooManyFrames => "Animated images are not accepted",
         PipelineErrorCode.NoFaceFound => "No face found",
+        PipelineErrorCode.Unauthenticated => "Sign in first",
         _ => "Unexpected error",
     };
 }

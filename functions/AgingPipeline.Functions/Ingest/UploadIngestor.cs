@@ -133,6 +133,7 @@ public sealed class UploadIngestor
         var (header, refusal) = Inspect(head);
         UploadOptions.TryRead(head.Metadata, _rules, out var options, out var optionsError);
         refusal ??= optionsError;
+        var owner = await OwnerAsync(invocation.BlobName, options.BatchId, cancellationToken).ConfigureAwait(false);
         var record = new JobRecord
         {
             JobId = jobId,
@@ -142,6 +143,7 @@ public sealed class UploadIngestor
             InputETag = head.ETag.ToString(),
             OriginalName = options.OriginalName ?? Path.GetFileName(invocation.BlobName),
             BatchId = options.BatchId,
+            Owner = owner,
             TargetAges = options.Ages,
             ModelName = options.ModelName,
             ModelVersion = options.ModelVersion,
@@ -177,6 +179,19 @@ public sealed class UploadIngestor
             invocation.BlobName, jobId, UploadMetadata.FormatAges(record.TargetAges), record.Region.ToWireName());
         return new IngestOutcome(IngestStatus.Queued, jobId, PipelineErrorCode.None,
             $"Queued job {jobId} for {invocation.BlobName} at ages {UploadMetadata.FormatAges(record.TargetAges)}, region {record.Region.ToWireName()}.");
+    }
+
+    /// <summary>The owner of a job: the owner of the API batch its blob was committed into, or null.</summary>
+    /// <remarks>Read from the batch record, and only for a blob inside the batch's own folder (<c>uploads/{batchId}/</c>,
+    /// where the API commits): blob metadata is written by whoever writes the blob and proves nothing.</remarks>
+    private async Task<string?> OwnerAsync(string blobName, string? batchId, CancellationToken cancellationToken)
+    {
+        if (batchId is null || !blobName.StartsWith(batchId + "/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var batch = await _jobs.GetBatchAsync(batchId, cancellationToken).ConfigureAwait(false);
+        return batch?.Owner;
     }
 
     /// <summary>Decides what a repeated delivery does with an existing record.</summary>

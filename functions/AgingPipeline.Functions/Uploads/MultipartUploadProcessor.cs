@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Claims;
 using System.Text;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.Http;
@@ -158,7 +159,7 @@ public sealed class MultipartUploadProcessor
                             throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest,
                                 $"At most {_options.MaxFilesPerRequest} files are accepted per request.");
                         }
-                        batch ??= await ResolveBatchAsync(fields, cancellationToken).ConfigureAwait(false);
+                        batch ??= await ResolveBatchAsync(fields, request.HttpContext.User, cancellationToken).ConfigureAwait(false);
                         staged.Add(await StageFileAsync(section, disposition, batch.BatchId, reservedNames, buffer, cancellationToken).ConfigureAwait(false));
                     }
                     else if (disposition.IsFormDisposition())
@@ -317,8 +318,9 @@ public sealed class MultipartUploadProcessor
     /// files are committed), or an existing one the request holds the token of.</summary>
     /// <remarks>A client never chooses a batch id (issue 15): a request that names one must also present the token the
     /// batch was issued with. An unknown id and a wrong token get the same 404, so the answer tells nothing about which
-    /// batches exist. A missing token is refused without looking the id up.</remarks>
-    private async Task<BatchTarget> ResolveBatchAsync(Dictionary<string, List<string>> fields, CancellationToken cancellationToken)
+    /// batches exist; so does another signed-in user's batch, token or not. A missing token is refused without looking the
+    /// id up. A new batch belongs to the signed-in caller (<see cref="Callers.OwnerOf"/>), and its jobs with it.</remarks>
+    private async Task<BatchTarget> ResolveBatchAsync(Dictionary<string, List<string>> fields, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var given = Single(fields, "batchId");
         var token = Single(fields, "batchToken");
@@ -333,6 +335,7 @@ public sealed class MultipartUploadProcessor
             {
                 BatchId = BatchIds.New(),
                 TokenSha256 = BatchIds.HashToken(newToken),
+                Owner = Callers.OwnerOf(user),
                 CreatedAt = _time.GetUtcNow(),
             }, newToken);
         }
@@ -341,7 +344,7 @@ public sealed class MultipartUploadProcessor
             throw Refused(PipelineErrorCode.InvalidRequest, StatusCodes.Status400BadRequest, MissingTokenMessage);
         }
         var record = JobIds.IsWellFormed(given) ? await _jobs.GetBatchAsync(given, cancellationToken).ConfigureAwait(false) : null;
-        if (record is null || !record.Admits(token))
+        if (record is null || !record.Admits(token) || !Callers.MaySee(record.Owner, user))
         {
             throw Refused(PipelineErrorCode.NotFound, StatusCodes.Status404NotFound, NoSuchBatchMessage(given));
         }

@@ -39,6 +39,7 @@
     pickFilesButton: $('pick-files-button'), pickFolderButton: $('pick-folder-button'), limits: $('limits'),
     chips: $('age-chips'), customForm: $('custom-age-form'), customAge: $('custom-age'), agesNote: $('ages-note'),
     start: $('start'), startNote: $('start-note'), summary: $('summary'), clear: $('clear'), empty: $('empty'), jobs: $('jobs'),
+    signIn: $('sign-in'),
   };
 
   let config = FALLBACK_CONFIG;
@@ -110,6 +111,142 @@
     ui.notice.textContent = text;
     ui.notice.hidden = !text;
   }
+
+  // ---------- signing in (when the server serves signed-in users only) ----------
+  //
+  // Microsoft Entra ID, authorization code with PKCE as a single-page app: the page redirects to the tenant's authorize
+  // endpoint, comes back with a code, and redeems it at the token endpoint itself (a "SPA" redirect URI allows that).
+  // The access token lives in this tab's sessionStorage and goes with every API call; when it expires, or the API
+  // answers 401, the page asks to sign in again.
+
+  const AUTH_KEY = 'aging.auth.token';
+  const AUTH_FLOW_KEY = 'aging.auth.flow';
+
+  function authRequired() {
+    return Boolean(config.auth && config.auth.required && config.auth.authority && config.auth.clientId);
+  }
+
+  function accessToken() {
+    try {
+      const stored = JSON.parse(sessionStorage.getItem(AUTH_KEY) || 'null');
+      return stored && typeof stored.token === 'string' && stored.expiresAt > Date.now() + 60000 ? stored.token : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Headers for an API call: the access token when the server asks for one. */
+  function apiHeaders(headers) {
+    const token = authRequired() ? accessToken() : null;
+    return token ? { ...headers, Authorization: `Bearer ${token}` } : { ...headers };
+  }
+
+  function needsSignIn() {
+    return authRequired() && !accessToken();
+  }
+
+  function base64Url(bytes) {
+    return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function authEndpoint(name) {
+    return `${config.auth.authority.replace(/\/v2\.0\/?$/, '')}/oauth2/v2.0/${name}`;
+  }
+
+  function redirectUri() {
+    return `${location.origin}/`;
+  }
+
+  async function signIn() {
+    const verifier = base64Url(crypto.getRandomValues(new Uint8Array(32)));
+    const challenge = base64Url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+    const state = base64Url(crypto.getRandomValues(new Uint8Array(16)));
+    sessionStorage.setItem(AUTH_FLOW_KEY, JSON.stringify({ verifier, state }));
+    const url = new URL(authEndpoint('authorize'));
+    url.search = new URLSearchParams({
+      client_id: config.auth.clientId, response_type: 'code', response_mode: 'query', redirect_uri: redirectUri(),
+      scope: `${config.auth.scope} openid profile`, code_challenge: challenge, code_challenge_method: 'S256', state,
+    }).toString();
+    location.assign(url.toString());
+  }
+
+  function signedOut(message) {
+    sessionStorage.removeItem(AUTH_KEY);
+    updateSignIn();
+    if (message) showNotice(message);
+  }
+
+  /** Finishes a sign-in when the page is the redirect target (?code=… or ?error=…). */
+  async function completeSignIn() {
+    const params = new URLSearchParams(location.search);
+    const code = params.get('code');
+    const error = params.get('error');
+    if (!code && !error) return;
+    history.replaceState(null, '', location.pathname);
+    let flow = null;
+    try {
+      flow = JSON.parse(sessionStorage.getItem(AUTH_FLOW_KEY) || 'null');
+    } catch { /* a damaged flow is a failed sign-in */ }
+    sessionStorage.removeItem(AUTH_FLOW_KEY);
+    if (error || !authRequired()) {
+      showNotice(`Signing in failed: ${params.get('error_description') || error || 'sign-in is not configured'}.`);
+      return;
+    }
+    if (!flow || flow.state !== params.get('state')) {
+      showNotice('Signing in failed: the answer does not belong to this page. Sign in again.');
+      return;
+    }
+    let response;
+    let body = null;
+    try {
+      response = await fetch(authEndpoint('token'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: config.auth.clientId, grant_type: 'authorization_code', code, redirect_uri: redirectUri(),
+          code_verifier: flow.verifier, scope: `${config.auth.scope} openid profile`,
+        }),
+      });
+      body = await response.json().catch(() => null);
+    } catch {
+      response = null;
+    }
+    if (!response || !response.ok || !body || typeof body.access_token !== 'string') {
+      showNotice(`Signing in failed: ${(body && body.error_description) || 'the sign-in service did not answer'}.`);
+      return;
+    }
+    sessionStorage.setItem(AUTH_KEY, JSON.stringify({
+      token: body.access_token, expiresAt: Date.now() + (Number(body.expires_in) || 3600) * 1000,
+    }));
+  }
+
+  function updateSignIn() {
+    ui.signIn.hidden = !needsSignIn();
+    if (needsSignIn()) showNotice('Sign in to age images: this deployment serves signed-in users only.');
+  }
+
+  ui.signIn.addEventListener('click', () => signIn());
+
+  /** Downloads of the API (zip, single outputs) go through fetch when a token must go with them. */
+  document.addEventListener('click', async (event) => {
+    const link = event.target instanceof Element ? event.target.closest('a[download]') : null;
+    if (!link || !authRequired()) return;
+    const url = new URL(link.href, location.origin);
+    if (url.origin !== location.origin || !url.pathname.startsWith('/api/')) return;
+    event.preventDefault();
+    const response = await fetch(url.pathname + url.search, { headers: apiHeaders({}) }).catch(() => null);
+    if (!response || !response.ok) {
+      if (response && response.status === 401) signedOut('Your sign-in has expired. Sign in again to download.');
+      else showNotice('The download did not work. Try again.');
+      return;
+    }
+    const objectUrl = URL.createObjectURL(await response.blob());
+    const save = el('a', { href: objectUrl, download: link.getAttribute('download') || '' });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(objectUrl), 60000);
+  });
 
   // ---------- configuration and ages ----------
 
@@ -385,7 +522,8 @@
    * requests land in one batch that nobody else can add to.
    */
   async function createBatch() {
-    const response = await fetch('/api/batches', { method: 'POST', headers: { Accept: 'application/json' } });
+    const response = await fetch('/api/batches', { method: 'POST', headers: apiHeaders({ Accept: 'application/json' }) });
+    if (response.status === 401) signedOut('Your sign-in has expired. Sign in again.');
     const body = await response.json().catch(() => null);
     if (response.status !== 201 || !body || typeof body.batchId !== 'string' || typeof body.batchToken !== 'string') {
       throw problemOf(body, response.status);
@@ -397,6 +535,10 @@
     const ages = [...selectedAges].sort((a, b) => a - b);
     const ready = readyItems();
     if (!ages.length || !ready.length) return;
+    if (needsSignIn()) {
+      signIn();
+      return;
+    }
     ui.start.disabled = true;
     let batch;
     try {
@@ -447,6 +589,8 @@
       xhr.open('POST', '/api/uploads');
       xhr.responseType = 'json';
       xhr.setRequestHeader('Accept', 'application/json');
+      const token = authRequired() ? accessToken() : null;
+      if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
       xhr.upload.addEventListener('progress', (event) => {
         if (event.lengthComputable) {
           item.progress = event.loaded / event.total;
@@ -466,7 +610,8 @@
           save();
           schedulePoll(item, POLL_FIRST_MS);
         } else {
-          fail(item, problemOf(body, xhr.status));
+          if (xhr.status === 401) signedOut('Your sign-in has expired. Sign in again, then retry.');
+          fail(item, { ...problemOf(body, xhr.status), retryable: xhr.status === 401 || xhr.status === 0 || xhr.status >= 500 });
         }
         resolve();
       });
@@ -506,9 +651,13 @@
     if (item.removed || !item.statusUrl) return;
     let response;
     try {
-      response = await fetch(item.statusUrl, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+      response = await fetch(item.statusUrl, { headers: apiHeaders({ Accept: 'application/json' }), cache: 'no-store' });
     } catch {
       schedulePoll(item, Math.min(item.delay * 2, POLL_ERROR_MAX_MS));
+      return;
+    }
+    if (response.status === 401) {
+      signedOut('Your sign-in has expired. Sign in again to follow your images.');
       return;
     }
     if (response.status === 404) {
@@ -864,8 +1013,9 @@
     ui.start.focus();
   });
 
-  loadConfig().finally(() => {
-    restore();
+  loadConfig().then(completeSignIn).finally(() => {
+    updateSignIn();
+    if (!needsSignIn()) restore();
     refreshSummary();
   });
 })();

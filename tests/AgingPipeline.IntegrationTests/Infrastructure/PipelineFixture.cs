@@ -5,18 +5,24 @@ using Azure.Storage.Blobs.Models;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgingPipeline.IntegrationTests.Infrastructure;
 
 /// <summary>The function app hosted in-process (TestServer) against a given Azurite.</summary>
 /// <remarks>The entry point is named through a public type of the function app's assembly rather than <c>Program</c>:
 /// the runner's <c>Program</c> is global too, and this project may reference both.</remarks>
-public sealed class FunctionAppFactory(string connectionString, IReadOnlyDictionary<string, string?> settings)
+public sealed class FunctionAppFactory(
+    string connectionString, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     : WebApplicationFactory<AgingPipeline.Functions.FunctionAppOptions>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
+        if (configureServices is not null)
+        {
+            builder.ConfigureServices(configureServices);
+        }
         builder.ConfigureAppConfiguration((_, configuration) =>
         {
             var values = new Dictionary<string, string?>(settings)
@@ -60,12 +66,17 @@ public class PipelineFixture : IAsyncLifetime
         ["FunctionApp:UploadBlockBytes"] = (64 * 1024).ToString(),
     };
 
+    /// <summary>Changes the app's services after its own registrations (e.g. the token issuer of <c>AuthTests</c>).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         _azurite = await AzuriteInstance.StartAsync();
         _clients = _azurite.CreateClients();
         await _clients.EnsureCreatedAsync();
-        _app = new FunctionAppFactory(_azurite.ConnectionString, Settings);
+        _app = new FunctionAppFactory(_azurite.ConnectionString, Settings, ConfigureServices);
         _ = _app.Server;
     }
 
