@@ -584,8 +584,10 @@ def render(ident: Identity, age: float, size: int = 256, style: Style | None = N
     h, l, s = colorsys.rgb_to_hls(*(c / 255 for c in ident.skin))
     dh, dl, ds = style.skin_shift
     skin0 = tuple(int(c * 255) for c in colorsys.hls_to_rgb((h + dh) % 1, clamp01(l + dl), clamp01(s * (1 + ds))))
-    skin = desaturate(skin0, 0.25 * old)
-    skin = shade(skin, 1.0 - 0.06 * old)
+    # Old skin keeps nearly all its colour: a strongly desaturated, softened face read as a pale veil, and the
+    # ager learnt to lay one over painted faces. Age shows in lines, spots, folds and hair instead.
+    skin = desaturate(skin0, 0.08 * old)
+    skin = shade(skin, 1.0 - 0.04 * old)
     ink = style.ink_colour if style.ink > 0 else (1, 2, 3)
     soft_ink = shade(skin, 0.55)
     pt = Painter(size, crop_transform(ident, style, template, jitter), ident.line_weight * max(style.ink, 0.5),
@@ -830,9 +832,16 @@ def render(ident: Identity, age: float, size: int = 256, style: Style | None = N
             width = face_rx * 0.85 * (1 - (1 - jaw_w) * math.sin(a) ** 1.6)
             chin.append((cx - width * math.cos(a), mouth_y - 0.01 + (chin_y - mouth_y + 0.012) * math.sin(a)))
         chin.append((cx + face_rx * 0.85, cy + 0.06))
+        # Hair, not a tint: a uniform translucent fill read as a pale veil over the lower face (and taught the
+        # ager to lay one at old ages). Full beards are near-opaque; sparse ones are stubble, opaque specks whose
+        # share grows with the density; both stay the same specks at every age (seeded by the identity).
         base = Image.new("L", pt.img.size, 0)
-        ImageDraw.Draw(base).polygon(pt.pts(chin), fill=int(200 * density))
-        pt.img.paste(Image.new("RGB", pt.img.size, beard_col), (0, 0), base)
+        ImageDraw.Draw(base).polygon(pt.pts(chin), fill=255)
+        w, h = pt.img.size
+        speck = np.random.default_rng(ident.seed * 31 + 7).random((h, w))
+        coverage = np.where(speck < 0.35 + 0.65 * density, 1.0, 0.0) if density < 0.7 else np.full((h, w), 0.96)
+        alpha = np.asarray(base, np.float32) / 255 * coverage * smooth(0.0, 0.15, density)
+        pt.img.paste(Image.new("RGB", pt.img.size, beard_col), (0, 0), Image.fromarray((alpha * 255).astype(np.uint8)))
         if style.hair_strands:
             bs = shade(beard_col, 0.8)
             for i in range(10):
@@ -982,9 +991,6 @@ def render(ident: Identity, age: float, size: int = 256, style: Style | None = N
 
     lit = light(pt, style, size)
     img = Image.fromarray((np.clip(lit, 0, 1) * 255 + 0.5).astype(np.uint8))
-    if old > 0.3:
-        # Slightly softer, lower-contrast look for very old skin texture.
-        img = Image.blend(img, img.filter(ImageFilter.GaussianBlur(0.6)), 0.2 * old)
     return finish(img, style)
 
 

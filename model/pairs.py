@@ -27,12 +27,26 @@ class PairSet:
         return self.images.shape[0]
 
 
+def _newest_mtime(root: str) -> float:
+    """The newest modification time of the folder, its identity folders and their files: a re-render that
+    rewrites images in place (or deletes and writes them again) must invalidate the cache, and neither changes
+    the top folder's own time."""
+    newest = os.path.getmtime(root)
+    with os.scandir(root) as top:
+        for entry in top:
+            if entry.is_dir():
+                newest = max(newest, entry.stat().st_mtime)
+                with os.scandir(entry.path) as files:
+                    newest = max([newest] + [f.stat().st_mtime for f in files])
+    return newest
+
+
 def load_pairs(root: str, size: int, limit: int | None = None, min_ages: int = 2, cache: bool = True) -> PairSet:
     """Loads (and caches as {root}/.pairs-{size}-{limit}-{min_ages}.pt, since decoding 20 000 PNGs takes minutes)."""
     if not os.path.isdir(root):
         raise SystemExit(f"pairs folder not found: {root}")
     cache_path = os.path.join(root, f".pairs-{size}-{limit or 'all'}-{min_ages}.pt")
-    if cache and os.path.exists(cache_path) and os.path.getmtime(cache_path) >= os.path.getmtime(root):
+    if cache and os.path.exists(cache_path) and os.path.getmtime(cache_path) >= _newest_mtime(root):
         data = torch.load(cache_path)
         return PairSet(data["images"], data["ages"], data["identity_rows"], data["identities"])
     pairs = _load_pairs(root, size, limit, min_ages)
