@@ -272,7 +272,7 @@ public sealed class AccountUrlTests(ITestOutputHelper output) : IDisposable
 
     private static void WriteImage(string path, int index)
     {
-        using var image = TestImages.Character(index, 48, 48);
+        using var image = TestImages.CharacterImage(index, 48, 48);
         TestImages.Write(path, TestImages.Png(image));
     }
 

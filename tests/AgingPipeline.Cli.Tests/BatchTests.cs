@@ -66,7 +66,7 @@ public sealed class BatchTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.All(blobs.Where(b => !lostBlobs.Take(2).Contains(b.Key)), b => Assert.Equal(b.Value, after[b.Key]));
 
         // A file changed since its upload is uploaded again (a new version of the blob, so a new job); the rest stay.
-        using (var changed = TestImages.Character(7, 72, 72))
+        using (var changed = TestImages.CharacterImage(7, 72, 72))
         {
             File.WriteAllBytes(files[0], TestImages.Png(changed));
         }
@@ -178,7 +178,7 @@ public sealed class BatchTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         var output = _temp.Combine("door-out");
         MakeFolder(input, 2);
         var huge = Path.Combine(input, "huge.png");
-        using (var image = TestImages.Character(3, 40, 40))
+        using (var image = TestImages.CharacterImage(3, 40, 40))
         {
             TestImages.Write(huge, TestImages.Png(image));
         }
@@ -219,8 +219,8 @@ public sealed class BatchTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         {
             var directory = (i % 3) switch { 0 => string.Empty, 1 => "set-a", _ => Path.Combine("set-b", "deep") };
             var name = i == 1 ? FancyName : i == brokenIndex ? $"broken-{i:00}.jpg" : i % 2 == 0 ? $"img-{i:00}.png" : $"img-{i:00}.jpg";
-            using var image = TestImages.Character(i, 48 + i, 40 + i);
-            var bytes = name.EndsWith(".jpg", StringComparison.Ordinal) ? TestImages.Jpeg(image) : TestImages.Png(image);
+            using var image = TestImages.CharacterImage(i, 48 + i, 40 + i);
+            var bytes = name.EndsWith(".jpg", StringComparison.Ordinal) ? TestImages.Jpeg(image, 90) : TestImages.Png(image);
             var path = Path.Combine(root, directory, name);
             TestImages.Write(path, bytes);
             paths.Add(path);

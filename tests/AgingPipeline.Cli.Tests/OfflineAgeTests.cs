@@ -94,7 +94,7 @@ public sealed class OfflineAgeTests : IDisposable
     {
         var input = _temp.Combine("in");
         var output = _temp.Combine("out");
-        using (var image = TestImages.Character(2, 96, 80))
+        using (var image = TestImages.CharacterImage(2, 96, 80))
         {
             TestImages.Write(Path.Combine(input, "solo.png"), TestImages.Png(image));
         }
@@ -200,20 +200,20 @@ public sealed class OfflineAgeTests : IDisposable
         var expected = new List<Expected>();
         void Add(string directory, string name, int index, int width, int height, ImageFormat format, Func<Image, byte[]> encode, Func<Image, Image>? transform = null)
         {
-            using var character = TestImages.Character(index, width, height);
+            using var character = TestImages.CharacterImage(index, width, height);
             using var image = transform?.Invoke(character) ?? character.Copy();
             TestImages.Write(Path.Combine(root, directory, name), encode(image));
             expected.Add(new Expected(directory, BlobNames.SafeStem(name), BlobNames.ExtensionFor(format), width, height, format));
         }
 
         Add(string.Empty, "01.png", 0, 128, 128, ImageFormat.Png, TestImages.Png);
-        Add(string.Empty, "02.jpg", 1, 160, 120, ImageFormat.Jpeg, i => TestImages.Jpeg(i));
+        Add(string.Empty, "02.jpg", 1, 160, 120, ImageFormat.Jpeg, i => TestImages.Jpeg(i, 90));
         Add(string.Empty, "03.webp", 2, 120, 160, ImageFormat.WebP, i => TestImages.WebP(i));
         Add("nested/a", "04.png", 4, 100, 140, ImageFormat.Png, TestImages.Png, TestImages.WithAlpha);
         Add("nested/a", "05.jpg", 5, 128, 96, ImageFormat.Jpeg, i => TestImages.Jpeg(i, 80));
         Add("nested/a", "06.webp", 6, 96, 96, ImageFormat.WebP, i => TestImages.WebP(i, lossless: true));
         Add("nested/a/b", "07.png", 7, 144, 108, ImageFormat.Png, TestImages.Png);
-        Add("nested/a/b", "08.jpeg", 8, 112, 150, ImageFormat.Jpeg, i => TestImages.Jpeg(i));
+        Add("nested/a/b", "08.jpeg", 8, 112, 150, ImageFormat.Jpeg, i => TestImages.Jpeg(i, 90));
         Add("nested/a/b", "09.webp", 9, 150, 100, ImageFormat.WebP, i => TestImages.WebP(i));
         Add("nested/c", "10.PNG", 10, 90, 120, ImageFormat.Png, TestImages.Png);
 
@@ -222,9 +222,9 @@ public sealed class OfflineAgeTests : IDisposable
         TestImages.Write(Path.Combine(root, "rotated.jpg"), rotated);
         expected.Add(new Expected(string.Empty, "rotated", "jpg", 200, 120, ImageFormat.Jpeg));
 
-        using (var whole = TestImages.Character(11, 160, 120))
+        using (var whole = TestImages.CharacterImage(11, 160, 120))
         {
-            var jpeg = TestImages.Jpeg(whole);
+            var jpeg = TestImages.Jpeg(whole, 90);
             TestImages.Write(Path.Combine(root, "broken.jpg"), jpeg[..(jpeg.Length * 2 / 5)]);
         }
         Assert.Equal(12, Directory.GetFiles(root, "*", SearchOption.AllDirectories).Length);

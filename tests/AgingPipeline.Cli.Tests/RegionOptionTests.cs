@@ -58,7 +58,7 @@ public sealed class RegionOptionTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task An_unknown_region_stops_age_with_exit_17_and_the_accepted_values()
     {
         var input = _temp.Combine("in");
-        using (var image = TestImages.Character(1, 48, 48))
+        using (var image = TestImages.CharacterImage(1, 48, 48))
         {
             TestImages.Write(Path.Combine(input, "a.png"), TestImages.Png(image));
         }
@@ -74,7 +74,7 @@ public sealed class RegionOptionTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task Age_with_region_whole_reports_the_region_and_the_whole_frame_per_file()
     {
         var input = _temp.Combine("in");
-        using (var image = TestImages.Character(2, 56, 48))
+        using (var image = TestImages.CharacterImage(2, 56, 48))
         {
             TestImages.Write(Path.Combine(input, "a.png"), TestImages.Png(image));
         }
@@ -96,8 +96,8 @@ public sealed class RegionOptionTests(AzuriteFixture azurite) : IClassFixture<Az
         var batchId = "cli-region-" + Guid.NewGuid().ToString("N")[..8];
         var input = _temp.Combine("in");
         var output = _temp.Combine("out");
-        using (var one = TestImages.Character(3, 48, 48))
-        using (var two = TestImages.Character(4, 48, 48))
+        using (var one = TestImages.CharacterImage(3, 48, 48))
+        using (var two = TestImages.CharacterImage(4, 48, 48))
         {
             TestImages.Write(Path.Combine(input, "hero.png"), TestImages.Png(one));
             TestImages.Write(Path.Combine(input, "faceless.png"), TestImages.Png(two));

@@ -15,12 +15,12 @@ public sealed class TerminalTests : IDisposable
         var input = _temp.Combine("in");
         for (var i = 0; i < 4; i++)
         {
-            using var image = TestImages.Character(i, 96, 96);
+            using var image = TestImages.CharacterImage(i, 96, 96);
             TestImages.Write(Path.Combine(input, $"c{i}.png"), TestImages.Png(image));
         }
         var command = string.Join(' ', new[]
         {
-            "dotnet", RepoPaths.CliDll, "age", input, "--ages", "20,60", "--out", _temp.Combine("out"),
+            "dotnet", CliBinary.Dll, "age", input, "--ages", "20,60", "--out", _temp.Combine("out"),
             "--models", TestModel.Root, "--model", TestModel.Name,
         }.Select(Quote));
         var start = new ProcessStartInfo("script")

@@ -42,7 +42,7 @@ public static class CliRun
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(RepoPaths.CliDll);
+        start.ArgumentList.Add(CliBinary.Dll);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

@@ -10,9 +10,9 @@ internal static class FaceFixtures
 {
     public const string DetectorVersion = "1";
 
-    public static string DetectorDirectory => Path.Combine(TestPaths.RepositoryRoot, "models", "face-detector", DetectorVersion);
+    public static string DetectorDirectory => Path.Combine(RepoPaths.Root, "models", "face-detector", DetectorVersion);
 
-    public static string Directory => Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "faces");
+    public static string Directory => Path.Combine(RepoPaths.Root, "tests", "fixtures", "faces");
 
     public static ModelManifest Manifest => ModelManifest.Parse(File.ReadAllText(Path.Combine(DetectorDirectory, "model.json")));
 

@@ -22,7 +22,7 @@ public sealed class ShippedFaceDetectorTests(ITestOutputHelper output) : IAsyncL
     {
         _repository = new ModelRepository(new InferenceOptions
         {
-            ModelRoot = Path.Combine(TestPaths.RepositoryRoot, "models"),
+            ModelRoot = Path.Combine(RepoPaths.Root, "models"),
             DefaultModel = "face-detector",
             IntraOpThreads = 2,
             InterOpThreads = 1,

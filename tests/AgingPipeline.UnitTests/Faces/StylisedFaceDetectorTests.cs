@@ -29,13 +29,13 @@ public sealed class StylisedFaceDetectorTests(ITestOutputHelper output) : IAsync
 
     private ModelRepository _repository = null!;
 
-    private static string Directory => Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "faces-stylised");
+    private static string Directory => Path.Combine(RepoPaths.Root, "tests", "fixtures", "faces-stylised");
 
     public async Task InitializeAsync()
     {
         _repository = new ModelRepository(new InferenceOptions
         {
-            ModelRoot = Path.Combine(TestPaths.RepositoryRoot, "models"),
+            ModelRoot = Path.Combine(RepoPaths.Root, "models"),
             DefaultModel = Name,
             IntraOpThreads = 1,
             InterOpThreads = 1,
@@ -138,7 +138,7 @@ public sealed class StylisedFaceDetectorTests(ITestOutputHelper output) : IAsync
     public async Task A_served_detector_that_finds_nothing_hands_over_to_the_next_listed_one()
     {
         using var root = new TempDirectory();
-        var source = Path.Combine(TestPaths.RepositoryRoot, "models", "face-detector", "1");
+        var source = Path.Combine(RepoPaths.Root, "models", "face-detector", "1");
         foreach (var name in new[] { "blind-detector", "face-detector" })
         {
             var target = System.IO.Directory.CreateDirectory(Path.Combine(root.Path, name, "1")).FullName;

@@ -16,7 +16,7 @@ public sealed class ContactSheetRendererTests
         using var c = TestImages.Solid(200, 100, 0, 0, 255);
 
         var sheet = renderer.Render(
-            [new("input", TestImages.Png(a)), new("age 40", TestImages.Jpeg(b)), new("age 80", TestImages.WebP(c))],
+            [new("input", TestImages.Png(a)), new("age 40", TestImages.Jpeg(b)), new("age 80", TestImages.WebPLossless(c))],
             ImageFormat.Png);
 
         Assert.Equal(ImageFormat.Png, ImageSniffer.Detect(sheet.Content).Format);

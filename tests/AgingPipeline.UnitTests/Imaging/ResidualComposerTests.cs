@@ -22,7 +22,7 @@ public sealed class ResidualComposerTests
         {
             ImageFormat.Png => TestImages.Png(image),
             ImageFormat.Jpeg => TestImages.Jpeg(image),
-            _ => TestImages.WebP(image),
+            _ => TestImages.WebPLossless(image),
         };
 
         var output = Age(encoded, 0.1f);

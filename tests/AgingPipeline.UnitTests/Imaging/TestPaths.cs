@@ -1,14 +1,13 @@
-using AgingPipeline.Testing;
-
 namespace AgingPipeline.UnitTests.Imaging;
 
-/// <summary>Locates the repository and its test fixtures, wherever the repository is cloned. The image corpus is
-/// <see cref="TestCorpus"/>'s.</summary>
+/// <summary>Old names for two of the shared <see cref="RepoPaths"/>, kept only while <c>ShippedModels/</c> still uses
+/// them (that folder is being changed elsewhere); new code uses <see cref="RepoPaths.Root"/> and
+/// <see cref="RepoPaths.FixtureModels"/>.</summary>
 internal static class TestPaths
 {
-    /// <summary>The folder that holds <c>AgingPipeline.sln</c>.</summary>
+    /// <summary><see cref="RepoPaths.Root"/>.</summary>
     public static string RepositoryRoot => RepoPaths.Root;
 
-    /// <summary><c>tests/fixtures/models</c>.</summary>
-    public static string FixtureModels => Path.Combine(RepositoryRoot, "tests", "fixtures", "models");
+    /// <summary><see cref="RepoPaths.FixtureModels"/>.</summary>
+    public static string FixtureModels => RepoPaths.FixtureModels;
 }

@@ -10,9 +10,9 @@ internal static class ModelFixtures
     /// <summary>Input side of the fixture models.</summary>
     public const int Size = 32;
 
-    public static string AgerDirectory => Path.Combine(TestPaths.FixtureModels, "test-ager", "1");
+    public static string AgerDirectory => Path.Combine(RepoPaths.FixtureModels, "test-ager", "1");
 
-    public static string EstimatorDirectory => Path.Combine(TestPaths.FixtureModels, "test-estimator", "1");
+    public static string EstimatorDirectory => Path.Combine(RepoPaths.FixtureModels, "test-estimator", "1");
 
     public static ModelManifest AgerManifest => ReadManifest(AgerDirectory);
 

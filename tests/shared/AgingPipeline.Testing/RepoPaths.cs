@@ -6,6 +6,12 @@ public static class RepoPaths
     /// <summary>The folder holding <c>AgingPipeline.sln</c>, found by walking up from the test binaries.</summary>
     public static string Root { get; } = FindRoot();
 
+    /// <summary><c>tests/fixtures/heldout</c>: held-out character renders (256×256 RGB PNG).</summary>
+    public static string Heldout => Path.Combine(Root, "tests", "fixtures", "heldout");
+
+    /// <summary><c>tests/fixtures/models</c>: the tiny ONNX test models (<c>test-ager</c>, …).</summary>
+    public static string FixtureModels => Path.Combine(Root, "tests", "fixtures", "models");
+
     /// <summary>Azurite, installed by <c>test.sh</c>/<c>run.sh</c> into <c>.local/npm</c> (or <c>AZURITE_BIN</c>).</summary>
     public static string Azurite =>
         Environment.GetEnvironmentVariable("AZURITE_BIN") is { Length: > 0 } overridden

@@ -9,12 +9,18 @@ namespace AgingPipeline.Testing;
 /// <param name="Loader">The libvips loader that read it (<c>pngload_buffer</c>, …).</param>
 public sealed record DecodedFacts(int Width, int Height, int Bands, string Loader);
 
-/// <summary>Inputs for the tests (character images from <c>tests/fixtures/heldout</c>, re-encoded and resized with
-/// NetVips) and checks of outputs (full decodes, pixel differences).</summary>
-public static class TestImages
+/// <summary>The one helper for test images, shared by every test project and <c>bench/</c>: inputs (character images
+/// from <c>tests/fixtures/heldout</c>, re-encoded and resized with NetVips; images built in code, see
+/// <c>TestImages.Built.cs</c>; PNG, GIF and JPEG bytes written by hand without libvips, see <c>TestImages.Bytes.cs</c>)
+/// and checks of outputs (full decodes, pixel differences).</summary>
+/// <remarks>The members here use NetVips as it comes (nothing blocked): <see cref="Gif(int)"/> writes a GIF, which the
+/// pipeline's libvips set-up refuses. The members that build <see cref="Image"/>s first apply that set-up
+/// (<see cref="AgingPipeline.Imaging.VipsRuntime"/>), as the pipeline would, so a process that used them can no longer
+/// call <see cref="Gif(int)"/>.</remarks>
+public static partial class TestImages
 {
     private static readonly Lazy<string[]> s_heldout = new(() =>
-        [.. Directory.GetFiles(Path.Combine(RepoPaths.Root, "tests", "fixtures", "heldout"), "*.png").Order(StringComparer.Ordinal)]);
+        [.. Directory.GetFiles(RepoPaths.Heldout, "*.png").Order(StringComparer.Ordinal)]);
 
     /// <summary>One of the held-out character images (256×256 RGB PNG).</summary>
     public static byte[] Character(int index) => File.ReadAllBytes(s_heldout.Value[index % s_heldout.Value.Length]);

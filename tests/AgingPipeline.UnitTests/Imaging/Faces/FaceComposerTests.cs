@@ -250,7 +250,7 @@ public sealed class FaceComposerTests
     {
         using var image = TestImages.Gradient(300, 200);
         using var tagged = image.Mutate(m => m.Set(GValue.GIntType, "orientation", 1));
-        var encoded = format == ImageFormat.Jpeg ? TestImages.Jpeg(tagged) : TestImages.WebP(tagged);
+        var encoded = format == ImageFormat.Jpeg ? TestImages.Jpeg(tagged) : TestImages.WebPLossless(tagged);
         using var decoded = _decoder.Decode(encoded);
 
         var output = _composer.Compose(decoded, [new(FaceTestData.Aligned(150, 0, 150, 100), FaceTestData.ConstantResidual(Template.Size, 0.3f))], Template);

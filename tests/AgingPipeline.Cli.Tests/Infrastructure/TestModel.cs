@@ -1,26 +1,11 @@
 namespace AgingPipeline.Cli.Tests.Infrastructure;
 
-/// <summary>Paths inside the repository.</summary>
-public static class RepoPaths
+/// <summary>The CLI as the tests run it as a real process (paths in the repository are the shared
+/// <see cref="RepoPaths"/>).</summary>
+public static class CliBinary
 {
-    public static string Root { get; } = FindRoot();
-
-    public static string Heldout => Path.Combine(Root, "tests", "fixtures", "heldout");
-
     /// <summary>The CLI's dll, copied next to the tests by the project reference.</summary>
-    public static string CliDll => Path.Combine(AppContext.BaseDirectory, "aging.dll");
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "AgingPipeline.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("AgingPipeline.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "aging.dll");
 }
 
 /// <summary>The model the tests age with: the shipped one when it is in the repository, else the analytic test model.</summary>

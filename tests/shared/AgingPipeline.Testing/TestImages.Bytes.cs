@@ -2,10 +2,11 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 
-namespace AgingPipeline.IntegrationTests.Infrastructure;
+namespace AgingPipeline.Testing;
 
-/// <summary>Small images and non-images made in code, so that tests need no fixture files.</summary>
-public static class TestImages
+// PNG, GIF and JPEG bytes written by hand, without libvips: valid small images, headers that claim any size, and
+// files that are not what they say.
+public static partial class TestImages
 {
     /// <summary>A valid RGB PNG with a gradient.</summary>
     public static byte[] Png(int width = 32, int height = 32)
@@ -29,8 +30,9 @@ public static class TestImages
         return PngWithHeader(width, height, compressed.ToArray());
     }
 
-    /// <summary>A PNG whose IHDR claims <paramref name="width"/>×<paramref name="height"/> (the data does not match;
-    /// only the header matters to header checks).</summary>
+    /// <summary>A PNG whose IHDR claims <paramref name="width"/>×<paramref name="height"/> 8-bit RGB (the data does not
+    /// match; only the header matters to header checks). Without <paramref name="idat"/>, the IDAT is an empty zlib
+    /// stream.</summary>
     public static byte[] PngWithHeader(int width, int height, byte[]? idat = null)
     {
         using var output = new MemoryStream();
@@ -38,13 +40,18 @@ public static class TestImages
         var ihdr = new byte[13];
         BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(0), width);
         BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = 8;
-        ihdr[9] = 2;
+        ihdr[8] = 8; // bit depth
+        ihdr[9] = 2; // RGB
         WriteChunk(output, "IHDR", ihdr);
         WriteChunk(output, "IDAT", idat ?? [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
         WriteChunk(output, "IEND", []);
         return output.ToArray();
     }
+
+    /// <summary>A syntactically valid PNG whose header declares <paramref name="width"/> × <paramref name="height"/>
+    /// RGB pixels but whose data is a few bytes (one zero byte, deflated): a decompression bomb.</summary>
+    public static byte[] PngWithDeclaredSize(uint width, uint height) =>
+        PngWithHeader(unchecked((int)width), unchecked((int)height), [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
 
     /// <summary>PNG magic followed by garbage instead of an IHDR chunk.</summary>
     public static byte[] CorruptPng()
@@ -54,7 +61,7 @@ public static class TestImages
         return bytes;
     }
 
-    /// <summary>A GIF header: an image, but not an accepted one.</summary>
+    /// <summary>A 1×1 GIF written by hand: an image, but not an accepted one.</summary>
     public static byte[] Gif() => [.. "GIF89a"u8, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B];
 
     /// <summary>A JPEG with only SOI, an APP0 segment, SOF0 and EOI.</summary>
