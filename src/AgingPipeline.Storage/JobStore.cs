@@ -82,7 +82,13 @@ public sealed class JobStore
         ArgumentNullException.ThrowIfNull(record);
         var blob = RecordBlob(record.JobId);
         var content = Serialize(record);
-        return await _pipeline.ExecuteStorageAsync(
+        return await TryCreateBlobAsync(blob, content, $"create job record {record.JobId}", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a JSON blob only if no blob of that name exists (If-None-Match: *).</summary>
+    /// <returns>True when this call created it; false when the name is taken (nothing was written).</returns>
+    private async Task<bool> TryCreateBlobAsync(BlobClient blob, BinaryData content, string operation, CancellationToken cancellationToken) =>
+        await _pipeline.ExecuteStorageAsync(
             static async (s, ct) =>
             {
                 try
@@ -100,9 +106,8 @@ public sealed class JobStore
                 }
             },
             (blob, content),
-            $"create job record {record.JobId}",
+            operation,
             cancellationToken).ConfigureAwait(false);
-    }
 
     /// <summary>Applies <paramref name="mutate"/> to the current record and writes the result with <c>If-Match</c>,
     /// re-reading and re-applying when another writer got there first.</summary>
@@ -209,26 +214,7 @@ public sealed class JobStore
         EnsureWellFormed(record.BatchId, nameof(record));
         var blob = _jobs.GetBlobClient(BlobNames.BatchRecord(record.BatchId));
         var content = BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(record, ContractsJsonContext.Default.BatchRecord));
-        return await _pipeline.ExecuteStorageAsync(
-            static async (s, ct) =>
-            {
-                try
-                {
-                    await s.blob.UploadAsync(s.content, new BlobUploadOptions
-                    {
-                        HttpHeaders = s_jsonHeaders,
-                        Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
-                    }, ct).ConfigureAwait(false);
-                    return true;
-                }
-                catch (RequestFailedException ex) when (IsAlreadyExists(ex))
-                {
-                    return false;
-                }
-            },
-            (blob, content),
-            $"create batch record {record.BatchId}",
-            cancellationToken).ConfigureAwait(false);
+        return await TryCreateBlobAsync(blob, content, $"create batch record {record.BatchId}", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a batch record.</summary>
