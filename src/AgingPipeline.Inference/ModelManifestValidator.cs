@@ -1,3 +1,4 @@
+using AgingPipeline.Contracts;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -215,12 +216,13 @@ public static partial class ModelManifestValidator
             : $"sha256 of '{Path.GetFileName(modelPath)}' is {actual}, the manifest says {manifest.Sha256} (file incomplete, replaced or corrupt).";
     }
 
-    /// <summary>True for a repository name: lowercase letters, digits and '-', starting with a letter or digit.</summary>
-    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+    /// <summary>True for a repository name (the one rule, <see cref="UploadMetadata.IsValidModelName"/>: lowercase
+    /// letters and digits in dash-separated groups, at most 63 characters).</summary>
+    public static bool IsValidName(string name) => UploadMetadata.IsValidModelName(name);
 
-    /// <summary>True for a repository version: a positive integer without sign or leading zeros.</summary>
-    public static bool IsValidVersion(string version) =>
-        VersionPattern().IsMatch(version) && int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0;
+    /// <summary>True for a repository version (<see cref="UploadMetadata.IsValidModelVersion"/>: a positive integer
+    /// without sign or leading zeros).</summary>
+    public static bool IsValidVersion(string version) => UploadMetadata.IsValidModelVersion(version);
 
     private static void ValidateCrop(ModelManifest manifest, List<string> errors)
     {
@@ -500,12 +502,6 @@ public static partial class ModelManifestValidator
             }
         }
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
-    private static partial Regex NamePattern();
-
-    [GeneratedRegex("^[1-9][0-9]{0,8}$", RegexOptions.CultureInvariant)]
-    private static partial Regex VersionPattern();
 
     [GeneratedRegex("^[0-9a-fA-F]{64}$", RegexOptions.CultureInvariant)]
     private static partial Regex Sha256Pattern();

@@ -51,7 +51,6 @@ public sealed class ModelBlobSync : IDisposable
 {
     private const string ManifestFileName = "model.json";
     private const string DefaultModelFileName = "model.onnx";
-    private const int MaxNameLength = 64;
 
     private readonly BlobContainerClient _container;
     private readonly ModelSyncOptions _options;
@@ -529,14 +528,9 @@ public sealed class ModelBlobSync : IDisposable
         return (key[..slash], key[(slash + 1)..]);
     }
 
-    /// <summary>A model name: lowercase letters, digits and '-', not starting with '-', at most 64 characters.</summary>
-    internal static bool IsValidName(string name) =>
-        name.Length is > 0 and <= MaxNameLength && name[0] != '-' && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+    private static bool IsValidName(string name) => UploadMetadata.IsValidModelName(name);
 
-    /// <summary>A version: a positive integer written without leading zeros.</summary>
-    internal static bool IsValidVersion(string version) =>
-        int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0
-        && version == number.ToString(CultureInfo.InvariantCulture);
+    private static bool IsValidVersion(string version) => UploadMetadata.IsValidModelVersion(version);
 
     private static bool IsValidFileName(string name) =>
         name.Length is > 0 and <= 128 && name[0] != '.' && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');

@@ -154,4 +154,42 @@ public sealed class ModelManifestValidatorTests
 
         Assert.Contains("does not exist", ModelManifestValidator.ValidateSha256(s_good, path + ".missing"), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("character-ager", true)]
+    [InlineData("a", true)]
+    [InlineData("ager2", true)]
+    [InlineData("ager-", false)]      // the repository once took this; the upload API never did
+    [InlineData("-ager", false)]
+    [InlineData("a--b", false)]
+    [InlineData("Ager", false)]
+    [InlineData("ager_2", false)]
+    [InlineData("", false)]
+    public void The_repository_and_the_upload_api_apply_one_model_name_rule(string name, bool valid)
+    {
+        Assert.Equal(valid, ModelManifestValidator.IsValidName(name));
+        Assert.Equal(valid, AgingPipeline.Contracts.UploadMetadata.IsValidModelName(name));
+    }
+
+    [Fact]
+    public void A_model_name_has_at_most_63_characters_everywhere()
+    {
+        var longest = new string('a', 63);
+        Assert.True(ModelManifestValidator.IsValidName(longest));
+        Assert.False(ModelManifestValidator.IsValidName(longest + "a"));
+        Assert.False(AgingPipeline.Contracts.UploadMetadata.IsValidModelName(longest + "a"));
+    }
+
+    [Theory]
+    [InlineData("1", true)]
+    [InlineData("42", true)]
+    [InlineData("0", false)]
+    [InlineData("01", false)]
+    [InlineData("+1", false)]
+    [InlineData("1234567890", false)]
+    public void The_repository_and_the_upload_api_apply_one_version_rule(string version, bool valid)
+    {
+        Assert.Equal(valid, ModelManifestValidator.IsValidVersion(version));
+        Assert.Equal(valid, AgingPipeline.Contracts.UploadMetadata.IsValidModelVersion(version));
+    }
 }
