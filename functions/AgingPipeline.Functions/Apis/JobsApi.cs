@@ -30,11 +30,15 @@ public static class JobsApi
 {
     private const int MaxParallelReads = 16;
 
-    /// <summary>Maps the job and batch endpoints.</summary>
+    /// <summary>Maps the job and batch endpoints: every route under <c>/api/jobs</c> in one group (status and the
+    /// two downloads, whose handlers live with the web form's zip and file streaming), and the batch listing.</summary>
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/api/jobs/{id}", GetJobAsync).WithName("GetJob").RequireAuthorization(Callers.Policy);
+        var jobs = app.MapGroup("/api/jobs").RequireAuthorization(Callers.Policy);
+        jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob");
+        jobs.MapGet("/{id}/download.zip", WebFormApi.DownloadZipAsync).WithName("DownloadJob");
+        jobs.MapGet("/{id}/files/{name}", WebFormApi.DownloadFileAsync).WithName("DownloadJobFile");
         app.MapGet("/api/batches/{id}", GetBatchAsync).WithName("GetBatch").RequireAuthorization(Callers.Policy);
         return app;
     }

@@ -59,8 +59,6 @@ public static class WebFormApi
             }
         }
         app.MapGet("/api/config", GetConfig).WithName("WebFormConfig");
-        app.MapGet("/api/jobs/{id}/download.zip", DownloadZipAsync).WithName("DownloadJob").RequireAuthorization(Callers.Policy);
-        app.MapGet("/api/jobs/{id}/files/{name}", DownloadFileAsync).WithName("DownloadJobFile").RequireAuthorization(Callers.Policy);
         return app;
     }
 
