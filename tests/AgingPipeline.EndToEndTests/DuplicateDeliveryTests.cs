@@ -53,7 +53,8 @@ public sealed class DuplicateDeliveryTests(PipelineStackFixture fixture)
         var found = new List<string>();
         await foreach (var item in stack.Clients.Jobs.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix: null, CancellationToken.None))
         {
-            if (!item.Name.EndsWith(".json", StringComparison.Ordinal))
+            // Job records sit at the container's root ({jobId}.json); batches/ holds batch records and markers.
+            if (!item.Name.EndsWith(".json", StringComparison.Ordinal) || item.Name.Contains('/', StringComparison.Ordinal))
             {
                 continue;
             }
