@@ -167,12 +167,22 @@ def estimator_readings(portraits: str, aged: str, report: dict, ages: list[int],
     return readings
 
 
+def _font(size: int):
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default()
+
+
+def _tile(path: str, tile: int) -> Image.Image:
+    """A portrait or an aged image at tile × tile on the light grey ground of the sheets (the portraits have alpha)."""
+    im = Image.open(path).convert("RGBA").resize((tile, tile), Image.LANCZOS)
+    return Image.alpha_composite(Image.new("RGBA", im.size, (236, 236, 236, 255)), im).convert("RGB")
+
+
 def contact_sheet(portraits: str, aged: str, out_path: str, names: list[str], ages: list[int], tile: int = 200) -> None:
     """Rows = portraits, columns = input then each age, on a light grey ground (the portraits have alpha)."""
-    try:
-        font = ImageFont.truetype("DejaVuSans.ttf", 18)
-    except OSError:
-        font = ImageFont.load_default()
+    font = _font(18)
     label_h = 28
     names = [n for n in names if os.path.exists(os.path.join(portraits, n + ".png"))]
     sheet = Image.new("RGB", (tile * (1 + len(ages)), label_h + tile * len(names)), (236, 236, 236))
@@ -182,11 +192,8 @@ def contact_sheet(portraits: str, aged: str, out_path: str, names: list[str], ag
     for r, name in enumerate(names):
         paths = [os.path.join(portraits, name + ".png")] + [os.path.join(aged, f"{name}.age{a}.png") for a in ages]
         for c, path in enumerate(paths):
-            if not os.path.exists(path):
-                continue
-            im = Image.open(path).convert("RGBA").resize((tile, tile), Image.LANCZOS)
-            ground = Image.new("RGBA", im.size, (236, 236, 236, 255))
-            sheet.paste(Image.alpha_composite(ground, im).convert("RGB"), (c * tile, label_h + r * tile))
+            if os.path.exists(path):
+                sheet.paste(_tile(path, tile), (c * tile, label_h + r * tile))
     sheet.save(out_path, optimize=True)
 
 
@@ -194,10 +201,7 @@ def compare_sheet(portraits: str, runs: list[tuple[str, str]], out_path: str, na
                   tile: int = 160) -> None:
     """Versions side by side: rows = portraits; columns = input, then for each age one column per run
     (label, aged folder), so that the same portrait at the same age sits next to itself."""
-    try:
-        font = ImageFont.truetype("DejaVuSans.ttf", 15)
-    except OSError:
-        font = ImageFont.load_default()
+    font = _font(15)
     label_h = 26
     names = [n for n in names if os.path.exists(os.path.join(portraits, n + ".png"))]
     columns = [("input", None, None)] + [(f"{label} · {a}", folder, a) for a in ages for label, folder in runs]
@@ -208,11 +212,8 @@ def compare_sheet(portraits: str, runs: list[tuple[str, str]], out_path: str, na
     for r, name in enumerate(names):
         for c, (_, folder, age) in enumerate(columns):
             path = os.path.join(portraits, name + ".png") if folder is None else os.path.join(folder, f"{name}.age{age}.png")
-            if not os.path.exists(path):
-                continue
-            im = Image.open(path).convert("RGBA").resize((tile, tile), Image.LANCZOS)
-            ground = Image.new("RGBA", im.size, (236, 236, 236, 255))
-            sheet.paste(Image.alpha_composite(ground, im).convert("RGB"), (c * tile, label_h + r * tile))
+            if os.path.exists(path):
+                sheet.paste(_tile(path, tile), (c * tile, label_h + r * tile))
     sheet.save(out_path, optimize=True)
 
 
