@@ -23,10 +23,11 @@ public sealed class FaceRegionTests(PipelineStackFixture fixture)
         }
         // 544 × 256 RGBA: two 256² characters at x 0–255 and 288–543 on a transparent strip.
         var input = File.ReadAllBytes(Path.Combine(RepoPaths.Root, "tests", "fixtures", "faces", "two-characters.png"));
-        var jobId = await UploadAsync(stack, input, "two-characters.png", "20,70", "faces");
+        // Ages far from the characters' own (young adults), so that any ager worth shipping changes both faces.
+        var jobId = await UploadAsync(stack, input, "two-characters.png", "10,80", "faces");
 
         var record = await stack.WaitForJobAsync(jobId, s_timeout);
-        await JobChecks.AssertSucceededAsync(stack, record, [20, 70], input, "png");
+        await JobChecks.AssertSucceededAsync(stack, record, [10, 80], input, "png");
         Assert.Equal(AgingRegion.Faces, record.Region);
         var outcome = Assert.IsType<RegionOutcome>(record.RegionOutcome);
         Assert.Equal(RegionOutcome.FacesApplied, outcome.Applied);
