@@ -58,11 +58,11 @@ for project in "${projects[@]}"; do
 done
 
 # --- Model toolchain smoke test (render → 2 training steps → export → ONNX checks); never a real training.
-# Uses Debian's Python with python3-torch/python3-onnx; model/setup.sh installs them when running as root. ---
+# Uses Debian's Python with python3-torch/python3-onnx; training/setup.sh installs them when running as root. ---
 if ((!$#)); then
   echo "==> model toolchain smoke test"
-  if model/setup.sh; then
-    if /usr/bin/python3 -m unittest discover -s model/tests -p 'test_*.py' -v 2>&1 | tee "$RESULTS/model-toolchain.log"; then
+  if training/setup.sh; then
+    if /usr/bin/python3 -m unittest discover -s training/tests -p 'test_*.py' -v 2>&1 | tee "$RESULTS/model-toolchain.log"; then
       passed=$((passed + $(grep -cE ' \.\.\. ok$' "$RESULTS/model-toolchain.log")))
     else
       failed=$((failed + 1))

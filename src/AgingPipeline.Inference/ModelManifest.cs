@@ -49,7 +49,7 @@ public sealed record ModelManifest
     /// <summary>Where a model that was not trained here came from, and what was changed (licence obligations).</summary>
     public ModelSourceSpec? Source { get; init; }
 
-    /// <summary>Free-form figures from <c>model/evaluate.py</c>.</summary>
+    /// <summary>Free-form figures from <c>training/evaluate.py</c>.</summary>
     public JsonElement? Evaluation { get; init; }
 
     /// <summary>The version as a number; 0 when it is not a positive integer.</summary>

@@ -24,7 +24,7 @@ public readonly record struct DetectorLetterbox(int Size, double ScaleX, double 
 /// composited onto the same grey first, so that a cut-out character on a transparent canvas looks to the detector
 /// like one on a plain backdrop, not on black (the colour of fully transparent pixels is often arbitrary).</para>
 /// <para>Grey 128 is the 8-bit value nearest to 0.0 in the network's [-1, 1] range: padding that says nothing.
-/// Scaling is Lanczos-3 (libvips; <c>model/blazeface.py</c> uses Pillow's Lanczos for its fixtures). Values are
+/// Scaling is Lanczos-3 (libvips; <c>training/blazeface.py</c> uses Pillow's Lanczos for its fixtures). Values are
 /// <c>v / 127.5 − 1</c>, as in MediaPipe.</para>
 /// </remarks>
 public static class DetectorInput

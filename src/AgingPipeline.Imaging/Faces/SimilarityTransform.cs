@@ -6,7 +6,7 @@ namespace AgingPipeline.Imaging.Faces;
 /// <c>x' = A·x − B·y + Tx</c>, <c>y' = B·x + A·y + Ty</c> with <c>A = s·cos θ</c>, <c>B = s·sin θ</c>.</summary>
 /// <remarks>
 /// <para><b>Conventions of the head-crop template</b> (one home for them; <see cref="FaceCropSampler"/> and
-/// <see cref="FaceComposer"/> follow them, and <c>model/croptemplate.py</c> uses the same parameters a, b, tx, ty):</para>
+/// <see cref="FaceComposer"/> follow them, and <c>training/croptemplate.py</c> uses the same parameters a, b, tx, ty):</para>
 /// <list type="bullet">
 /// <item>Coordinates are continuous. Pixel <c>i</c> covers <c>[i, i + 1)</c>; its centre is <c>i + 0.5</c>. This holds
 /// for the orientation-applied input image (the detector's keypoints are in these coordinates: an eye centred on pixel

@@ -4,7 +4,7 @@ using AgingPipeline.UnitTests.Imaging;
 
 namespace AgingPipeline.UnitTests.Faces;
 
-/// <summary>The shipped face detector and the fixtures <c>model/blazeface.py fixtures</c> wrote for it (torch
+/// <summary>The shipped face detector and the fixtures <c>training/blazeface.py fixtures</c> wrote for it (torch
 /// interpreter of the ONNX graphs + an independent numpy decoder) in <c>tests/fixtures/faces</c>.</summary>
 internal static class FaceFixtures
 {

@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace AgingPipeline.UnitTests.Faces;
 
-/// <summary>The shipped BlazeFace networks through ONNX Runtime in C#, against what <c>model/blazeface.py</c> computed
+/// <summary>The shipped BlazeFace networks through ONNX Runtime in C#, against what <c>training/blazeface.py</c> computed
 /// with its torch interpreter and numpy decoder.</summary>
 public sealed class ShippedFaceDetectorTests(ITestOutputHelper output) : IAsyncLifetime
 {

@@ -10,11 +10,11 @@ using Xunit.Abstractions;
 
 namespace AgingPipeline.UnitTests.Faces;
 
-/// <summary>The shipped <c>character-face-detector</c> (trained here on renders, model/train_facedet.py) through the
+/// <summary>The shipped <c>character-face-detector</c> (trained here on renders, training/train_facedet.py) through the
 /// pipeline's own path (libvips letterbox, ONNX Runtime, the BlazeFace decoder and weighted NMS, FaceFinder), on the
 /// held-out renders of <c>tests/fixtures/faces-stylised</c> with their true keypoints; and the finder's fallback from
 /// one served detector that finds nothing to the next.</summary>
-/// <remarks>The fixtures (model/eval_detectors.py --fixtures) are, per style family, the first two held-out renders
+/// <remarks>The fixtures (training/eval_detectors.py --fixtures) are, per style family, the first two held-out renders
 /// (seeds 4 000 000+, 160² PNGs) in which BlazeFace finds nothing even at score 0.3 (one western cartoon only in the
 /// first 1,000 seeds) and the first in which it finds something at 0.7: chosen by BlazeFace's result only, not by the
 /// stylised detector's.</remarks>

@@ -1,7 +1,7 @@
 """Exports trained checkpoints to the model repository (models/{name}/{version}/model.onnx + model.json).
 
-    /usr/bin/python3 model/export.py ager --checkpoint model/runs/ager/checkpoint.pt --out models/character-ager/2
-    /usr/bin/python3 model/export.py estimator --checkpoint model/runs/estimator/checkpoint.pt --out models/age-estimator/2
+    /usr/bin/python3 training/export.py ager --checkpoint training/runs/ager/checkpoint.pt --out models/character-ager/2
+    /usr/bin/python3 training/export.py estimator --checkpoint training/runs/estimator/checkpoint.pt --out models/age-estimator/2
 
 ONNX opset 17, dynamic batch axis, the age an explicit input. Also writes parity fixtures (inputs and PyTorch's
 outputs, raw little-endian float32 + a JSON index) with --parity DIR, which the .NET tests feed to ONNX Runtime
@@ -75,7 +75,7 @@ def export_ager(a):
         # detected faces to it.
         "crop": croptemplate.to_manifest(croptemplate.load_template(), size),
         "licence": "MIT (weights and training code); trained only on procedurally generated images",
-        "trainingData": "model/charactergen.py procedural character portraits rendered into the head-crop template "
+        "trainingData": "training/charactergen.py procedural character portraits rendered into the head-crop template "
                         "with style randomisation, 1200 identities x 18 ages (5-90)",
         "training": {"steps": ck["step"], "config": cfg},
     })
@@ -103,7 +103,7 @@ def export_estimator(a):
         "output": {"name": "age", "kind": "age-years", "range": [0.0, 120.0]},
         "maxBatch": 64,
         "licence": "MIT (weights and training code); trained only on procedurally generated images",
-        "trainingData": "model/charactergen.py procedural character portraits (augmented)"
+        "trainingData": "training/charactergen.py procedural character portraits (augmented)"
                         + (", rendered into the head-crop template with style randomisation" if a.crop else ""),
         "training": {"steps": ck["step"]},
         # An estimator trained on head crops reads the same aligned crop as the ager (at its own size).
@@ -138,9 +138,9 @@ def main(argv=None):
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--parity", help="folder for parity fixtures (optional)")
-    ap.add_argument("--crop", action="store_true", help="estimator: it was trained on head crops (model/data-crop); "
+    ap.add_argument("--crop", action="store_true", help="estimator: it was trained on head crops (training/data-crop); "
                     "write the crop template into its manifest")
-    ap.add_argument("--parity-data", default="model/data/heldout")
+    ap.add_argument("--parity-data", default="training/data/heldout")
     a = ap.parse_args(argv)
     (export_ager if a.what == "ager" else export_estimator)(a)
 

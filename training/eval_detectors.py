@@ -1,10 +1,10 @@
 """Compares the two face detectors the pipeline tries in order: MediaPipe BlazeFace (`face-detector`) and the
 stylised-face detector trained here (`character-face-detector`), on held-out renders and on Flare's portraits.
 
-    /usr/bin/python3 model/eval_detectors.py --out artifacts/eval/detectors
-    /usr/bin/python3 model/eval_detectors.py --fixtures tests/fixtures/faces-stylised --fixtures-only  # C# fixtures
+    /usr/bin/python3 training/eval_detectors.py --out artifacts/eval/detectors
+    /usr/bin/python3 training/eval_detectors.py --fixtures tests/fixtures/faces-stylised --fixtures-only  # C# fixtures
 
-Both run through model/blazeface.py (its torch interpreter of the ONNX graphs, its letterbox and its numpy decoder
+Both run through training/blazeface.py (its torch interpreter of the ONNX graphs, its letterbox and its numpy decoder
 with weighted NMS), each with its own model.json, so the figures are for the graphs the pipeline serves.
 
 Held-out renders: characters of seeds 4_000_000+ (training used 3_000_000+, charactergen's ager data 0..1199 and
@@ -12,16 +12,16 @@ Held-out renders: characters of seeds 4_000_000+ (training used 3_000_000+, char
 0.6 and 1.1 of the ager's head crop: the eyes 7 %, 14 % and 26 % of the picture apart), upright ± a few degrees.
 Per detector and style family (anime; western cartoon, realism < 0.5; painted, realism >= 0.5):
 
-* hit rate: a detection whose box centre lies inside the true face box (model/facedet_data.face_box, which is
+* hit rate: a detection whose box centre lies inside the true face box (training/facedet_data.face_box, which is
   BlazeFace's own box on these renders) and whose side is within a factor 2 of the true side (BlazeFace finds
   single anime eyes as faces: boxes a quarter of the face's size, not hits);
 * keypoint error of hits: the mean distance of the detected eyes and mouth to the true ones, in the true
-  inter-ocular distance (IOD), as model/measure_jitter.py computes it; mean, median and the share under 0.25 IOD;
+  inter-ocular distance (IOD), as training/measure_jitter.py computes it; mean, median and the share under 0.25 IOD;
 * false detections per picture (detections matching no face), and pictures with a detection among held-out
   backgrounds with no character (seeds 4_100_000+);
 * "pipeline": BlazeFace, and the stylised detector only where BlazeFace finds nothing (Faces:Detectors order).
 
-Flare (35 painted portraits, fetched by model/evaluate_art.py's fetch_flare into .local/eval/flare, never
+Flare (35 painted portraits, fetched by training/evaluate_art.py's fetch_flare into .local/eval/flare, never
 committed): no true keypoints, so the hit rate (a face found) and, where both detectors find one, how far apart
 their eyes and mouth are, in BlazeFace's IOD.
 
@@ -301,9 +301,9 @@ def write_fixtures(folder: str, blazeface_detector, side: int = 160):
                                           "nose": kp[2].round(2).tolist(), "mouth": kp[3].round(2).tolist()}})
         i += 1
     with open(os.path.join(folder, "truth.json"), "w", encoding="utf-8") as f:
-        json.dump({"about": "Held-out model/charactergen.py renders (seeds 4000000+) written by "
-                            "model/eval_detectors.py --fixtures; keypoints in pixels, left/right as seen; "
-                            "blazefaceFinds: whether model/blazeface.py finds any face in this PNG.",
+        json.dump({"about": "Held-out training/charactergen.py renders (seeds 4000000+) written by "
+                            "training/eval_detectors.py --fixtures; keypoints in pixels, left/right as seen; "
+                            "blazefaceFinds: whether training/blazeface.py finds any face in this PNG.",
                    "images": entries}, f, indent=1)
         f.write("\n")
     print(f"fixtures: {len(entries)} images -> {folder}")

@@ -1,9 +1,9 @@
 """Measures how far a real face detector's keypoints are from a rendered character's true eyes and mouth, and the
 crop misalignment that follows, to size the renderer's alignment jitter (charactergen.JITTER_*).
 
-    /usr/bin/python3 model/measure_jitter.py --n 300
+    /usr/bin/python3 training/measure_jitter.py --n 300
 
-Needs model/blazeface.py (``detect(image_rgba_uint8) -> [dict(box, score, keypoints)]``). Characters are rendered
+Needs training/blazeface.py (``detect(image_rgba_uint8) -> [dict(box, score, keypoints)]``). Characters are rendered
 whole (head and shoulders with room around, no jitter) from held-out seeds; the best detection's eyes and mouth
 are compared with the true ones. Reported: mean keypoint error in inter-ocular distances (IOD), and the similarity
 between the crop from detected points and the crop from true points: rotation (degrees), scale, and the shift of
@@ -34,7 +34,7 @@ def wide_template(t: croptemplate.CropTemplate, zoom: float) -> croptemplate.Cro
 
 
 def keypoints3(det, size):
-    """(left eye, right eye, mouth) in pixels from a detection: named keypoints (model/blazeface.py: left/right as
+    """(left eye, right eye, mouth) in pixels from a detection: named keypoints (training/blazeface.py: left/right as
     seen in the picture) or a MediaPipe-ordered list (eyes sorted by x; mouth = keypoint 3)."""
     kp = det["keypoints"]
     if isinstance(kp, dict):

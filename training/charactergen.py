@@ -28,11 +28,11 @@ Drawing happens at SUPERSAMPLE times the output size and is reduced with a Lancz
 anti-aliased lines and edges; lighting and texture are applied at output size.
 
 Usage:
-    python3 model/charactergen.py --out model/data-crop --train 1200 --heldout 250 --size 128
+    python3 training/charactergen.py --out training/data-crop --train 1200 --heldout 250 --size 128
 writes {out}/train/{identity}/{age}.png and {out}/heldout/{identity}/{age}.png plus identity.json files (identity,
 style, and the true eye/mouth positions in the crop at each age).
-    python3 model/charactergen.py --grid model/styles.png
-writes the style grid shown in model/README.md.
+    python3 training/charactergen.py --grid training/styles.png
+writes the style grid shown in training/README.md.
 """
 
 from __future__ import annotations
@@ -220,8 +220,8 @@ class Style:
     jitter: tuple          # (rotation rad, scale, shift x, shift y in IOD units) misalignment of a real detector
 
 
-# Misalignment of a real detector, as jitter of the aligned crop: measured with model/measure_jitter.py (BlazeFace
-# through model/blazeface.py on 120 whole renders; figures in model/jitter-measured.json and model/README.md).
+# Misalignment of a real detector, as jitter of the aligned crop: measured with training/measure_jitter.py (BlazeFace
+# through training/blazeface.py on 120 whole renders; figures in training/jitter-measured.json and training/README.md).
 # The crop from detected eyes and mouth differs from the crop from the true ones by a similarity about the
 # template centre: rotation N(-0.5°, 4.7°), scale log-normal (median 1.085, σ 0.115 in log), shift of the centre
 # N((-0.01, 0.03), (0.072, 0.094)) inter-ocular distances; clipped to the measured 95th-percentile-ish ranges.
@@ -1011,7 +1011,7 @@ def render_identity(args):
 
 
 def style_grid(path: str, seeds, ages=(10, 30, 60, 85), size: int = 128):
-    """A grid of training styles: two identities per row, each at ``ages`` (for model/README.md)."""
+    """A grid of training styles: two identities per row, each at ``ages`` (for training/README.md)."""
     cols = 2 * len(ages)
     rows = (len(seeds) + 1) // 2
     grid = Image.new("RGB", (size * cols + 8, size * rows), (255, 255, 255))
@@ -1025,7 +1025,7 @@ def style_grid(path: str, seeds, ages=(10, 30, 60, 85), size: int = 128):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="model/data")
+    ap.add_argument("--out", default="training/data")
     ap.add_argument("--train", type=int, default=1200, help="training identities")
     ap.add_argument("--heldout", type=int, default=250, help="held-out identities (disjoint seeds)")
     ap.add_argument("--size", type=int, default=256)

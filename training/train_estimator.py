@@ -1,7 +1,7 @@
 """Trains the age estimator: a small CNN regressing age in years from a portrait, the independent judge of the
 ager (and, later, a way to estimate an upload's current age).
 
-    /usr/bin/python3 model/train_estimator.py --data model/data/train --out model/runs/estimator --minutes 10
+    /usr/bin/python3 training/train_estimator.py --data training/data/train --out training/runs/estimator --minutes 10
 
 Augmentation: horizontal flip, random shift and zoom, brightness/contrast/saturation jitter and blur, so the
 estimator reads the age cues (proportions, hair tone, wrinkles) rather than exact pixels, and keeps working

@@ -1,7 +1,7 @@
 """Evaluates the ager on held-out identities and writes the figures into the model card's manifest.
 
-    /usr/bin/python3 model/evaluate.py --ager model/runs/ager/checkpoint.pt \
-        --estimator model/runs/estimator/checkpoint.pt --data model/data/heldout --out models/character-ager/2
+    /usr/bin/python3 training/evaluate.py --ager training/runs/ager/checkpoint.pt \
+        --estimator training/runs/estimator/checkpoint.pt --data training/data/heldout --out models/character-ager/2
 
 For each held-out identity two (source age, target age) pairs are drawn (seeded), so 250 identities give 500
 pairs. Reported, by |Δage| bucket: L1 (mean absolute error, 0–255 scale) and PSNR to the ground-truth render for
@@ -82,7 +82,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ager", required=True, help="a training checkpoint, or a shipped model folder (models/character-ager/N)")
     ap.add_argument("--estimator", required=True, help="an age-estimator training checkpoint (the judge)")
-    ap.add_argument("--data", default="model/data/heldout")
+    ap.add_argument("--data", default="training/data/heldout")
     ap.add_argument("--out", default="models/character-ager/3")
     ap.add_argument("--estimator-out", default="models/age-estimator/2")
     ap.add_argument("--pairs-per-identity", type=int, default=2)

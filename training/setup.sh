@@ -8,11 +8,11 @@ if "$PY" -c 'import torch, onnx, numpy, PIL' 2>/dev/null; then
 fi
 PKGS="python3-torch python3-onnx python3-numpy python3-pil"
 if [ "$(id -u)" = 0 ]; then
-  echo "model/setup.sh: installing $PKGS" >&2
+  echo "training/setup.sh: installing $PKGS" >&2
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q $PKGS >/dev/null
 else
-  echo "model/setup.sh: the model toolchain needs Debian packages; run:" >&2
+  echo "training/setup.sh: the model toolchain needs Debian packages; run:" >&2
   echo "  sudo apt-get install -y $PKGS" >&2
   exit 1
 fi

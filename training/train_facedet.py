@@ -1,5 +1,5 @@
 """Trains and exports `character-face-detector`: a small single-shot face and keypoint detector for stylised
-(drawn, painted, anime) faces, trained only on model/charactergen.py renders (frames from model/facedet_data.py).
+(drawn, painted, anime) faces, trained only on training/charactergen.py renders (frames from training/facedet_data.py).
 
 It has BlazeFace short-range's interface exactly, so the pipeline runs it with the BlazeFace code it already has
 (letterbox, anchors, decoder, weighted NMS): a 128² NHWC input in [-1, 1]; anchor layers of 16×16 cells × 2 anchors
@@ -7,10 +7,10 @@ and 8×8 cells × 6 anchors (896); per anchor one score logit and 16 regressors 
 keypoint offsets from the anchor's centre, in pixels of the 128² input: regressorScale 128). Each of the 8 anchors
 of a cell position stands for one face size (box side 11, 16 | 23, 32, 45, 64, 90, 128 px, a factor √2 apart), and
 its regressors are learnt in units of that size; the units are folded into the last convolution at export, so the
-ONNX graph holds only Transpose, Conv, Relu, Add and Reshape (model/blazeface.py's interpreter runs it too).
+ONNX graph holds only Transpose, Conv, Relu, Add and Reshape (training/blazeface.py's interpreter runs it too).
 
-    nice -n 8 /usr/bin/python3 model/train_facedet.py train --out model/runs/facedet1 --minutes 25
-    /usr/bin/python3 model/train_facedet.py export --run model/runs/facedet1 --out models/character-face-detector/1
+    nice -n 8 /usr/bin/python3 training/train_facedet.py train --out training/runs/facedet1 --minutes 25
+    /usr/bin/python3 training/train_facedet.py export --run training/runs/facedet1 --out models/character-face-detector/1
 
 Training is resumable (the checkpoint holds the model, the optimiser, the step and the elapsed minutes that drive
 the learning-rate schedule): run the same command again.
@@ -387,7 +387,7 @@ def export(a):
     with torch.no_grad():
         torch.onnx.export(graph, x, path, input_names=["input"], output_names=OUTPUTS, opset_version=a.opset,
                           dynamic_axes={"input": {0: "N"}, **{o: {0: "N"} for o in OUTPUTS}}, do_constant_folding=True)
-        # The exported graph against the training graph (anchor units applied) and against model/blazeface.py's
+        # The exported graph against the training graph (anchor units applied) and against training/blazeface.py's
         # interpreter, which is what the evaluation runs.
         scores, raw = model(x.permute(0, 3, 1, 2))
         pixels = raw * torch.from_numpy(ANCHOR_UNIT).float()[None, :, None]
@@ -422,7 +422,7 @@ def export(a):
                 {"cells": CELLS[1], "anchorsPerCell": PER_CELL[1], "scores": OUTPUTS[1], "regressors": OUTPUTS[3]},
             ],
             "regressorScale": SCALE,
-            "source": "model/train_facedet.py export of " + os.path.relpath(os.path.join(a.run, "checkpoint.pt"),
+            "source": "training/train_facedet.py export of " + os.path.relpath(os.path.join(a.run, "checkpoint.pt"),
                                                                           os.path.dirname(HERE)),
         }],
         "detection": {"minScore": 0.5, "nmsIou": 0.3, "scoreClip": 100.0,
@@ -432,8 +432,8 @@ def export(a):
         "padValue": 128,
         "maxBatch": 16,
         "licence": "MIT (weights and training code); trained only on procedurally generated images",
-        "trainingData": "model/charactergen.py renders of whole characters (seeds 3000000+), composited and "
-                        "augmented by model/facedet_data.py; see MODEL_CARD.md",
+        "trainingData": "training/charactergen.py renders of whole characters (seeds 3000000+), composited and "
+                        "augmented by training/facedet_data.py; see MODEL_CARD.md",
         "training": {"steps": ck["step"], "minutes": round(ck["elapsed"] / 60, 1), "parameters": params},
     }
     with open(os.path.join(a.out, "model.json"), "w", encoding="utf-8") as f:
@@ -446,7 +446,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("train")
-    p.add_argument("--out", default="model/runs/facedet1")
+    p.add_argument("--out", default="training/runs/facedet1")
     p.add_argument("--renders", default=".local/facedet/train")
     p.add_argument("--backgrounds", default=".local/facedet/backgrounds")
     p.add_argument("--minutes", type=float, default=25)
@@ -460,7 +460,7 @@ def main(argv=None):
     p.add_argument("--val-every", type=int, default=250)
     p.set_defaults(fn=train)
     p = sub.add_parser("export")
-    p.add_argument("--run", default="model/runs/facedet1")
+    p.add_argument("--run", default="training/runs/facedet1")
     p.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "models", "character-face-detector", "1"))
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--threads", type=int, default=1)

@@ -1,5 +1,5 @@
 """Smoke tests of the stylised-face detector's toolchain: frames and their targets, a seconds-long training, the
-export read back by model/blazeface.py. Never a real training."""
+export read back by training/blazeface.py. Never a real training."""
 
 import json
 import os

@@ -1,6 +1,6 @@
-"""Training and evaluation frames for the stylised-face keypoint detector (model/train_facedet.py).
+"""Training and evaluation frames for the stylised-face keypoint detector (training/train_facedet.py).
 
-The renderer (model/charactergen.py) knows where every eye, nose tip, mouth and ear of a character is, so whole
+The renderer (training/charactergen.py) knows where every eye, nose tip, mouth and ear of a character is, so whole
 frames with exact keypoints come for free:
 
 * a *render* is one character drawn whole (head, shoulders and background) into a square picture by a wide,
@@ -19,11 +19,11 @@ hidden and stay where they would be. The box is square, as BlazeFace's: centred 
 above the midpoint of the eye line and the mouth, side 1.05 × (IOD + eye–mouth distance), which is what BlazeFace
 itself reports on these renders (measured on 30: centre −0.01/−0.08 IOD, side 2.11 IOD ± 0.15).
 
-    /usr/bin/python3 model/facedet_data.py renders --out .local/facedet/train --first 3000000 --count 1600
-    /usr/bin/python3 model/facedet_data.py backgrounds --out .local/facedet/backgrounds --first 3100000 --count 300
-    /usr/bin/python3 model/facedet_data.py sheet --renders .local/facedet/train --out /tmp/frames.png
+    /usr/bin/python3 training/facedet_data.py renders --out .local/facedet/train --first 3000000 --count 1600
+    /usr/bin/python3 training/facedet_data.py backgrounds --out .local/facedet/backgrounds --first 3100000 --count 300
+    /usr/bin/python3 training/facedet_data.py sheet --renders .local/facedet/train --out /tmp/frames.png
 
-Seeds: 3_000_000+ training renders, 3_100_000+ training backgrounds, 4_000_000+ held-out (model/eval_detectors.py).
+Seeds: 3_000_000+ training renders, 3_100_000+ training backgrounds, 4_000_000+ held-out (training/eval_detectors.py).
 """
 
 from __future__ import annotations

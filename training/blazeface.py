@@ -2,10 +2,10 @@
 decoder (anchors, sigmoid, weighted NMS, keypoints) written independently of the C# one, and the letterbox the
 pipeline uses. The .NET tests compare their decoder and their full path against the fixtures this writes.
 
-    /usr/bin/python3 model/blazeface.py detect tests/fixtures/heldout/*.png          # print detections
-    /usr/bin/python3 model/blazeface.py count DIR [--network full-range|short-range]  # faces found per image
-    /usr/bin/python3 model/blazeface.py make-dynamic SRC.onnx DST.onnx               # the batch edit (see NOTICE)
-    /usr/bin/python3 model/blazeface.py fixtures --out tests/fixtures/faces IMAGE...  # raw outputs + expected detections
+    /usr/bin/python3 training/blazeface.py detect tests/fixtures/heldout/*.png          # print detections
+    /usr/bin/python3 training/blazeface.py count DIR [--network full-range|short-range]  # faces found per image
+    /usr/bin/python3 training/blazeface.py make-dynamic SRC.onnx DST.onnx               # the batch edit (see NOTICE)
+    /usr/bin/python3 training/blazeface.py fixtures --out tests/fixtures/faces IMAGE...  # raw outputs + expected detections
 
 For other tools (the training-data renderer measures keypoint error with it):
 

@@ -2,7 +2,7 @@
 with their true eyes and mouth: the fixtures with which the C# tests judge the shipped crop ager through the full
 face-aware path (detect, align, age the crop, blend back).
 
-    /usr/bin/python3 model/heldout_frames.py --out tests/fixtures/heldout-frames --n 6 --ages 30
+    /usr/bin/python3 training/heldout_frames.py --out tests/fixtures/heldout-frames --n 6 --ages 30
 
 Seeds are the held-out split's (1_000_000 + i, never trained on). ``truth.json`` lists, per file, the seed, the age,
 the style family and the true left eye, right eye and mouth in pixels.

@@ -1,6 +1,6 @@
 """Evaluates the whole face-aware pipeline on real character art that nobody here drew.
 
-    /usr/bin/python3 model/evaluate_art.py --out artifacts/eval/flare-v3 --model character-ager:3
+    /usr/bin/python3 training/evaluate_art.py --out artifacts/eval/flare-v3 --model character-ager:3
 
 The evaluation set is the 35 painted portraits of Debian's `flare-game` package
 (`usr/share/games/flare/mods/fantasycore/images/portraits/{male,female}*.png`, CC-BY-SA 3.0, by the Flare
@@ -127,7 +127,7 @@ def measure(portraits: str, aged: str, report: dict, ages: list[int], heads: dic
 
 def estimator_readings(portraits: str, aged: str, report: dict, ages: list[int], checkpoint: str) -> dict:
     """The age estimator's reading of each aged head, cropped to the ager's template exactly as the pipeline crops
-    it: eyes and mouth found on the input by model/blazeface.py (the detector the pipeline serves, run by an
+    it: eyes and mouth found on the input by training/blazeface.py (the detector the pipeline serves, run by an
     independent implementation), the least-squares similarity to the template, the crop sampled from each output."""
     import torch  # noqa: PLC0415 - only this optional step needs torch
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -233,7 +233,7 @@ def write_markdown(figures: dict, model: str, path: str) -> None:
                   f"**{e['monotonic']} of {e['read']}** portraits; mean reading "
                   + ", ".join(f"{a}: {v:.1f} y" for a, v in means.items()) + "."]
     lines += ["", "Levels on the 0–255 scale, visible pixels only; the head is the detector's face box grown "
-              "2.4 × 2.8 (see model/evaluate_art.py). Portraits: Debian's flare-game, CC-BY-SA 3.0, the Flare artists.",
+              "2.4 × 2.8 (see training/evaluate_art.py). Portraits: Debian's flare-game, CC-BY-SA 3.0, the Flare artists.",
               "", f"Command: `{figures['command']}`", ""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
@@ -245,7 +245,7 @@ def main(argv=None) -> None:
     ap.add_argument("--model", default="character-ager", help="name[:version] as `aging age --model` takes it")
     ap.add_argument("--region", default="auto", choices=["auto", "faces", "whole"])
     ap.add_argument("--portraits", help="a folder of portraits instead of Flare's (fetched when not given)")
-    ap.add_argument("--estimator", help="an age-estimator checkpoint trained on head crops (model/train_estimator.py "
+    ap.add_argument("--estimator", help="an age-estimator checkpoint trained on head crops (training/train_estimator.py "
                     "on the crop data): reads the aged heads at 10, 40 and 80")
     ap.add_argument("--reuse", action="store_true", help="measure the aged images of an earlier run in --out "
                     "instead of running the pipeline again")
@@ -275,7 +275,7 @@ def main(argv=None) -> None:
     figures = measure(portraits, aged, report, EVAL_AGES, heads)
     figures["model"] = report.get("model", args.model)
     figures["region"] = args.region
-    figures["command"] = "/usr/bin/python3 model/evaluate_art.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    figures["command"] = "/usr/bin/python3 training/evaluate_art.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.estimator:
         readings = estimator_readings(portraits, aged, report, [10, 40, 80], args.estimator)
         rising = [r for r in readings.values() if r[10] < r[40] < r[80]]

@@ -1,6 +1,6 @@
 """Trains the conditional GAN ager (U-Net residual generator + age-conditioned PatchGAN) on a pairs folder.
 
-    /usr/bin/python3 model/train.py --data model/data/train --out model/runs/ager --minutes 70
+    /usr/bin/python3 training/train.py --data training/data/train --out training/runs/ager --minutes 70
 
 Losses: L1 to the paired ground truth (weight --l1, pix2pix's 100) + least-squares adversarial loss (weight 1).
 Progress (step, images/s, ETA, losses) is printed every --log steps; a sample grid (source, then the model at
