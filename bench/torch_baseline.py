@@ -8,7 +8,7 @@ pass for all the ages of the image (a batch of len(ages)); per age, crop the res
 upsample it bilinearly (pixel centres aligned) to the full size, add residual x 127.5 to the 8-bit pixels, round,
 clamp and encode a JPEG (quality 90, the input's chroma subsampling, as the runner does) into memory. Storage is not involved: bytes in, bytes out.
 
-The weights are the ONNX file's initializers loaded into model/networks.py's AgeUNet; with --parity the output is
+The weights are the ONNX file's initializers loaded into training/networks.py's AgeUNet; with --parity the output is
 checked against ONNX Runtime's on a tensor the C# harness wrote (input.f32, ages.f32, expected.f32).
 
 Run with Debian's Python (/usr/bin/python3, python3-torch 1.13, python3-onnx, python3-pil). Prints one JSON object.
@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from onnx import numpy_helper
 from PIL import Image, ImageOps, JpegImagePlugin
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
 from networks import AGE_SCALE, AgeUNet  # noqa: E402
 
 
