@@ -1,5 +1,5 @@
 using AgingPipeline.Contracts;
-using AgingPipeline.Imaging;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Storage;
 using Azure;
 using Azure.Storage.Blobs.Models;

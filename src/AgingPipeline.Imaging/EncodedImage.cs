@@ -1,4 +1,5 @@
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 
 namespace AgingPipeline.Imaging;
 

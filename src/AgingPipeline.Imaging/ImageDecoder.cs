@@ -1,4 +1,5 @@
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using Microsoft.Extensions.Logging;
 using NetVips;
 

@@ -1,4 +1,5 @@
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using NetVips;
 
 namespace AgingPipeline.Imaging;

@@ -1,5 +1,7 @@
 using System.Reflection;
+using System.Runtime.InteropServices;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
 using NetArchTest.Rules;
@@ -12,13 +14,14 @@ namespace AgingPipeline.ArchitectureTests;
 public sealed class ArchitectureTests
 {
     private static readonly Assembly Contracts = typeof(PipelineErrorCode).Assembly;
+    private static readonly Assembly ImageFormats = typeof(InputCheck).Assembly;
     private static readonly Assembly Imaging = typeof(VipsRuntime).Assembly;
     private static readonly Assembly Inference = typeof(InferenceOptions).Assembly;
     private static readonly Assembly Functions = Assembly.Load("AgingPipeline.Functions");
 
     private static readonly string[] OurAssemblies =
     [
-        "AgingPipeline.Imaging", "AgingPipeline.Inference", "AgingPipeline.Processing", "AgingPipeline.Storage",
+        "AgingPipeline.ImageFormats", "AgingPipeline.Imaging", "AgingPipeline.Inference", "AgingPipeline.Processing", "AgingPipeline.Storage",
         "AgingPipeline.ServiceDefaults", "AgingPipeline.Functions", "AgingPipeline.Runner", "AgingPipeline.Cli",
         "AgingPipeline.EventPump", "AgingPipeline.Testing",
     ];
@@ -57,21 +60,39 @@ public sealed class ArchitectureTests
         AssertNoTypeDependsOn(Functions, "NetVips");
     }
 
-    /// <summary>The rule to reach. Today the function app's own types use no NetVips type
-    /// (<see cref="The_function_app_uses_no_NetVips_type_itself"/>), but
-    /// <c>AgingPipeline.Functions.Uploads.MultipartUploadProcessor</c> and
-    /// <c>AgingPipeline.Functions.Ingest.UploadIngestor</c> use <c>AgingPipeline.Imaging.InputCheck</c> (managed code), and
-    /// the assembly that holds it references NetVips (<c>VipsRuntime</c>, <c>ImageDecoder</c>, <c>ImageEncoder</c>,
-    /// <c>ImageHeaderReader</c>, <c>AgedImageWriter</c>, …), so NetVips.dll is in the function app's reference graph and
-    /// its output folder. Unskipped, this test fails (its first assert names those two types).</summary>
-    [Fact(Skip = "Fails today; issue 14 item 3 moves image-format code to a managed unit. AgingPipeline.Functions " +
-        "(Uploads.MultipartUploadProcessor, Ingest.UploadIngestor) uses AgingPipeline.Imaging.InputCheck, and " +
-        "AgingPipeline.Imaging references NetVips (VipsRuntime, ImageDecoder, ImageEncoder, ImageHeaderReader, …), " +
-        "so the function app loads and ships NetVips.")]
+    /// <summary>The function app refuses uploads with the managed door (<c>AgingPipeline.ImageFormats.InputCheck</c>) and
+    /// never references Imaging, so neither NetVips nor libvips is in its reference graph or its output folder.</summary>
+    [Fact]
     public void The_function_app_never_sees_NetVips()
     {
         AssertNoTypeDependsOn(Functions, "NetVips", "AgingPipeline.Imaging");
-        Assert.DoesNotContain("NetVips", ReferencedAssemblies(Functions));
+        var referenced = ReferencedAssemblies(Functions);
+        Assert.DoesNotContain("NetVips", referenced);
+        Assert.DoesNotContain("AgingPipeline.Imaging", referenced);
+        Assert.Contains("AgingPipeline.ImageFormats", referenced);
+    }
+
+    /// <summary>The image-format unit is pure managed code: Contracts and the .NET runtime, nothing else of ours, no
+    /// package (so that every host, the function app first, may use it without native dependencies).</summary>
+    [Fact]
+    public void ImageFormats_depends_on_Contracts_only_and_on_no_package()
+    {
+        AssertNoTypeDependsOn(ImageFormats, [.. OurAssemblies.Where(name => name != "AgingPipeline.ImageFormats"), "NetVips", "Azure", "Microsoft.ML", "Polly"]);
+        var runtimeDirectory = Path.GetFullPath(RuntimeEnvironment.GetRuntimeDirectory());
+        var outside = new List<string>();
+        foreach (var name in ReferencedAssemblies(ImageFormats))
+        {
+            if (name == "AgingPipeline.Contracts")
+            {
+                continue;
+            }
+            var location = Assembly.Load(name).Location;
+            if (!Path.GetFullPath(location).StartsWith(runtimeDirectory, StringComparison.Ordinal))
+            {
+                outside.Add($"{name} ({location})");
+            }
+        }
+        Assert.True(outside.Count == 0, "ImageFormats references assemblies outside the .NET runtime: " + string.Join(", ", outside));
     }
 
     private static bool IsAzure(string assemblyName) => assemblyName.StartsWith("Azure.", StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgingPipeline.Cli.Tests.Infrastructure;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using NetVips;
 
 namespace AgingPipeline.Cli.Tests;
@@ -47,7 +48,7 @@ public sealed class OfflineAgeTests : IDisposable
                 foreach (var age in s_ages)
                 {
                     var bytes = File.ReadAllBytes(Path.Combine(output, e.Directory, $"{e.Stem}.age{age}.{e.Extension}"));
-                    Assert.Equal(e.Format, ImageHeaderProbe.SniffFormat(bytes));
+                    Assert.Equal(e.Format, ImageSniffer.SniffFormat(bytes));
                     using var image = Image.NewFromBuffer(bytes);
                     Assert.True((e.Width, e.Height) == (image.Width, image.Height),
                         $"{e.Directory}/{e.Stem} age {age}: {image.Width}×{image.Height}, expected the input's {e.Width}×{e.Height}");

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using AgingPipeline.Cli.Infrastructure;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Storage;
 using Azure;
 using Azure.Storage.Blobs;
@@ -121,7 +122,7 @@ internal sealed class BatchUploader(PipelineStorage storage)
             Metadata = options.ToMetadata(),
             HttpHeaders = new BlobHttpHeaders
             {
-                ContentType = file.Format == ImageFormat.Unknown ? "application/octet-stream" : ImageHeaderProbe.ContentTypeFor(file.Format),
+                ContentType = file.Format == ImageFormat.Unknown ? "application/octet-stream" : ImageSniffer.ContentType(file.Format),
                 ContentHash = file.Md5,
             },
             Conditions = conditions,

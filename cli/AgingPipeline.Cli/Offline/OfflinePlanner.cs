@@ -1,6 +1,6 @@
 using AgingPipeline.Cli.Infrastructure;
 using AgingPipeline.Contracts;
-using AgingPipeline.Imaging;
+using AgingPipeline.ImageFormats;
 
 namespace AgingPipeline.Cli.Offline;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.CustomHandler;
-using AgingPipeline.Imaging;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Storage;
 using Azure;
 using Azure.Storage.Blobs;
@@ -262,7 +262,7 @@ public sealed class UploadIngestor
             }
             catch (PipelineException)
             {
-                header = new ImageHeader(ImageHeaderProbe.SniffFormat(head.Prefix.Span), null, null);
+                header = new ImageHeader(ImageSniffer.SniffFormat(head.Prefix.Span), null, null);
             }
             return (header, ex);
         }

@@ -3,7 +3,7 @@ using System.Security.Claims;
 using System.Text;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.Http;
-using AgingPipeline.Imaging;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Storage;
 using Azure;
 using Azure.Storage.Blobs.Models;
@@ -506,7 +506,7 @@ public sealed class MultipartUploadProcessor
                     {
                         return (await s.blob.CommitBlockListAsync(s.file.BlockIds, new CommitBlockListOptions
                         {
-                            HttpHeaders = new BlobHttpHeaders { ContentType = ImageHeaderProbe.ContentTypeFor(s.file.Format) },
+                            HttpHeaders = new BlobHttpHeaders { ContentType = ImageSniffer.ContentType(s.file.Format) },
                             Metadata = s.metadata,
                             Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
                         }, ct).ConfigureAwait(false)).Value;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
 using AgingPipeline.Testing;
 
@@ -158,5 +159,32 @@ public sealed class ImageHeaderReaderTests
         public override bool CanSeek => false;
 
         public override long Seek(long offset, SeekOrigin loc) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public void A_gif_renamed_to_png_is_refused_by_the_header_reader_too()
+    {
+        var reader = new ImageHeaderReader(new ImagingOptions());
+        var error = Assert.Throws<PipelineException>(() => reader.Read(TestCorpus.ReadFile("hopper.gif")));
+        Assert.Equal(PipelineErrorCode.UnsupportedFormat, error.Code);
+    }
+
+    [Fact]
+    public void A_png_named_jpg_is_read_as_png()
+    {
+        using var image = TestImages.Gradient(40, 30);
+        var path = Path.Combine(Path.GetTempPath(), $"sniff-{Guid.NewGuid():N}.jpg");
+        File.WriteAllBytes(path, TestImages.Png(image));
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            var header = new ImageHeaderReader(new ImagingOptions()).Read(bytes);
+            Assert.Equal(ImageFormat.Png, header.Format);
+            Assert.Equal((40, 30), (header.Width, header.Height));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

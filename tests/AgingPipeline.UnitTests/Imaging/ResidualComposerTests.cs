@@ -1,5 +1,6 @@
 using System.Text;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
 using AgingPipeline.Testing;
 

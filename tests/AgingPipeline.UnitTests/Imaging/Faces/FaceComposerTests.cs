@@ -1,4 +1,5 @@
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
 using AgingPipeline.Imaging.Faces;
 using NetVips;

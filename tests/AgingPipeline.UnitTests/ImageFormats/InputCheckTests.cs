@@ -1,8 +1,8 @@
 using AgingPipeline.Contracts;
-using AgingPipeline.Imaging;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Testing;
 
-namespace AgingPipeline.UnitTests.Imaging;
+namespace AgingPipeline.UnitTests.ImageFormats;
 
 /// <summary>The door every entry uses (issue 15, one set of rules).</summary>
 public sealed class InputCheckTests

@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 
-namespace AgingPipeline.Imaging;
+namespace AgingPipeline.ImageFormats;
 
 /// <summary>Finds the frame count of an animated PNG (APNG) from its chunk list.</summary>
 /// <remarks>libvips decodes only the default image of an APNG and reports one page, so an animation would silently
 /// become a still. The <c>acTL</c> chunk, which must precede the first <c>IDAT</c>, declares the frame count; only the
-/// chunk headers are walked, never the compressed data.</remarks>
-internal static class PngAnimationProbe
+/// chunk headers are walked, never the compressed data. The door (<see cref="InputCheck"/>) refuses an animation from
+/// the first bytes; Imaging's header reader counts the frames again on what libvips read.</remarks>
+public static class PngAnimationProbe
 {
     /// <summary>The number of frames an <c>acTL</c> chunk declares, or 1 when there is none before the image data
     /// (or the chunk list ends within <paramref name="png"/>).</summary>

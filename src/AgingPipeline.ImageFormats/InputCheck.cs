@@ -1,6 +1,6 @@
 using AgingPipeline.Contracts;
 
-namespace AgingPipeline.Imaging;
+namespace AgingPipeline.ImageFormats;
 
 /// <summary>The door every input goes through first, at every entry: the upload API (on the first block of each file),
 /// OnImageUploaded (on a ranged read of the blob), the runner and the CLI (on the first bytes of the file, before it is
@@ -45,13 +45,8 @@ public static class InputCheck
     {
         ArgumentNullException.ThrowIfNull(limits);
         prefix = prefix[..Math.Min(prefix.Length, InputLimits.PrefixBytes)];
-        var format = ImageSniffer.Sniff(prefix[..Math.Min(prefix.Length, ImageSniffer.HeaderLength)], limits.AcceptedFormats);
+        var format = ImageSniffer.Sniff(prefix, limits.AcceptedFormats);
         var header = ImageHeaderProbe.Probe(prefix);
-        if (header.Format != format)
-        {
-            // Both sniffers read the same magic numbers; a disagreement is a bug, not an input problem.
-            throw new InvalidOperationException($"The sniffers disagree: {format} against {header.Format}.");
-        }
         if (header.HasDimensions && limits.CheckSize(header.Width!.Value, header.Height!.Value) is { } badSize)
         {
             throw badSize;

@@ -1,8 +1,8 @@
 using AgingPipeline.Contracts;
-using AgingPipeline.Imaging;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Testing;
 
-namespace AgingPipeline.UnitTests.Imaging;
+namespace AgingPipeline.UnitTests.ImageFormats;
 
 public sealed class ImageSnifferTests
 {
@@ -31,33 +31,6 @@ public sealed class ImageSnifferTests
         Assert.Equal(PipelineErrorCode.UnsupportedFormat, error.Code);
         Assert.Contains(description, error.Message, StringComparison.Ordinal);
         Assert.Contains("PNG, JPEG, WebP", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_gif_renamed_to_png_is_refused_by_the_header_reader_too()
-    {
-        var reader = new ImageHeaderReader(new ImagingOptions());
-        var error = Assert.Throws<PipelineException>(() => reader.Read(TestCorpus.ReadFile("hopper.gif")));
-        Assert.Equal(PipelineErrorCode.UnsupportedFormat, error.Code);
-    }
-
-    [Fact]
-    public void A_png_named_jpg_is_read_as_png()
-    {
-        using var image = TestImages.Gradient(40, 30);
-        var path = Path.Combine(Path.GetTempPath(), $"sniff-{Guid.NewGuid():N}.jpg");
-        File.WriteAllBytes(path, TestImages.Png(image));
-        try
-        {
-            var bytes = File.ReadAllBytes(path);
-            var header = new ImageHeaderReader(new ImagingOptions()).Read(bytes);
-            Assert.Equal(ImageFormat.Png, header.Format);
-            Assert.Equal((40, 30), (header.Width, header.Height));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
     }
 
     [Theory]
@@ -89,5 +62,44 @@ public sealed class ImageSnifferTests
         var error = Assert.Throws<PipelineException>(() => ImageSniffer.Sniff(TestImages.Jpeg(image), [ImageFormat.Png]));
         Assert.Equal(PipelineErrorCode.UnsupportedFormat, error.Code);
         Assert.StartsWith("JPEG images are not accepted", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_format_alone_needs_only_the_magic_numbers()
+    {
+        Assert.Equal(ImageFormat.Png, ImageSniffer.SniffFormat([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]));
+        Assert.Equal(ImageFormat.Jpeg, ImageSniffer.SniffFormat([0xFF, 0xD8, 0xFF]));
+        Assert.Equal(ImageFormat.WebP, ImageSniffer.SniffFormat("RIFF\0\0\0\0WEBP"u8));
+        Assert.Equal(ImageFormat.Unknown, ImageSniffer.SniffFormat("RIFF\0\0\0\0WAVE"u8));
+        Assert.Equal(ImageFormat.Unknown, ImageSniffer.SniffFormat([]));
+    }
+
+    /// <summary>The header probe and the door decide the format here, so they cannot disagree with
+    /// <see cref="ImageSniffer.Detect"/>.</summary>
+    [Theory]
+    [InlineData("hopper.png")]
+    [InlineData("hopper.jpg")]
+    [InlineData("hopper.webp")]
+    [InlineData("hopper.gif")]
+    public void Detect_the_header_probe_and_the_door_name_the_same_format(string file)
+    {
+        var bytes = TestCorpus.ReadFile(file);
+        var format = ImageSniffer.Detect(bytes).Format;
+        Assert.Equal(format, ImageSniffer.SniffFormat(bytes));
+        Assert.Equal(format, ImageHeaderProbe.Probe(bytes.AsSpan(0, Math.Min(bytes.Length, InputLimits.PrefixBytes))).Format);
+        if (format != ImageFormat.Unknown)
+        {
+            Assert.Equal(format, InputCheck.Inspect(bytes, bytes.Length, new InputLimits()).Format);
+        }
+    }
+
+    [Fact]
+    public void Content_types_and_names()
+    {
+        Assert.Equal("image/png", ImageSniffer.ContentType(ImageFormat.Png));
+        Assert.Equal("image/jpeg", ImageSniffer.ContentType(ImageFormat.Jpeg));
+        Assert.Equal("image/webp", ImageSniffer.ContentType(ImageFormat.WebP));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ImageSniffer.ContentType(ImageFormat.Unknown));
+        Assert.Equal(["PNG", "JPEG", "WebP"], s_all.Select(ImageSniffer.FormatName));
     }
 }

@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 
-namespace AgingPipeline.UnitTests.Contracts;
+namespace AgingPipeline.UnitTests.ImageFormats;
 
+/// <summary>Dimensions from the header fields, and broken headers behind a good magic number.</summary>
 public sealed class ImageHeaderProbeTests
 {
     private static byte[] Png(uint width, uint height)
@@ -101,12 +103,5 @@ public sealed class ImageHeaderProbeTests
         Assert.Equal(PipelineErrorCode.CorruptImage, Assert.Throws<PipelineException>(() => ImageHeaderProbe.Probe(WebP("ABCD", new byte[10]))).Code);
         byte[] scanFirst = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x08, 0, 0, 0, 0, 0, 0];
         Assert.Equal(PipelineErrorCode.CorruptImage, Assert.Throws<PipelineException>(() => ImageHeaderProbe.Probe(scanFirst)).Code);
-    }
-
-    [Fact]
-    public void Content_types()
-    {
-        Assert.Equal("image/webp", ImageHeaderProbe.ContentTypeFor(ImageFormat.WebP));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ImageHeaderProbe.ContentTypeFor(ImageFormat.Unknown));
     }
 }

@@ -1,26 +1,13 @@
 using System.Buffers.Binary;
+using AgingPipeline.Contracts;
 
-namespace AgingPipeline.Contracts;
+namespace AgingPipeline.ImageFormats;
 
-/// <summary>What the first bytes of an image say: its real format and, when the prefix holds it, its size.</summary>
-/// <param name="Format">The format decided from magic numbers; <see cref="ImageFormat.Unknown"/> for anything else.</param>
-/// <param name="Width">Width in pixels, or null when the prefix does not contain the frame header.</param>
-/// <param name="Height">Height in pixels, or null when the prefix does not contain the frame header.</param>
-public readonly record struct ImageHeader(ImageFormat Format, int? Width, int? Height)
-{
-    /// <summary>True when both dimensions were found.</summary>
-    public bool HasDimensions => Width is not null && Height is not null;
-
-    /// <summary>Width × height, or null when unknown.</summary>
-    public long? PixelCount => HasDimensions ? (long)Width!.Value * Height!.Value : null;
-}
-
-/// <summary>Sniffs the format of an image from its first bytes and reads its dimensions from the header when
-/// the prefix holds it, without decoding anything.</summary>
+/// <summary>Reads the dimensions of an image from its header when the prefix holds it, without decoding anything; the
+/// format comes from <see cref="ImageSniffer"/>.</summary>
 /// <remarks>
-/// <para>The name and the declared content type of an upload are never trusted: only PNG, JPEG and WebP magic
-/// numbers are accepted. This lives in Contracts (no native dependency) so that the function app can refuse an
-/// upload from a small ranged read of the blob before any job exists, and the runner and CLI can share it.</para>
+/// <para>Pure managed code with no native dependency, so that the function app can refuse an upload from a small
+/// ranged read of the blob before any job exists, and the runner and CLI read headers the same way.</para>
 /// <para>Dimensions come from the PNG <c>IHDR</c> chunk, the first JPEG <c>SOFn</c> marker, or the WebP
 /// <c>VP8 </c>/<c>VP8L</c>/<c>VP8X</c> chunk. A JPEG whose EXIF or ICC segments push the frame header past the
 /// prefix yields unknown dimensions rather than a guess: the runner enforces the pixel limits again with the real
@@ -28,31 +15,6 @@ public readonly record struct ImageHeader(ImageFormat Format, int? Width, int? H
 /// </remarks>
 public static class ImageHeaderProbe
 {
-    /// <summary>The number of leading bytes <see cref="SniffFormat"/> needs.</summary>
-    public const int MagicLength = 12;
-
-    private static ReadOnlySpan<byte> PngSignature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
-
-    /// <summary>Decides the format from magic numbers alone.</summary>
-    /// <param name="prefix">The first bytes of the file; at least <see cref="MagicLength"/> for WebP.</param>
-    /// <returns>The format, or <see cref="ImageFormat.Unknown"/>.</returns>
-    public static ImageFormat SniffFormat(ReadOnlySpan<byte> prefix)
-    {
-        if (prefix.Length >= PngSignature.Length && prefix[..PngSignature.Length].SequenceEqual(PngSignature))
-        {
-            return ImageFormat.Png;
-        }
-        if (prefix.Length >= 3 && prefix[0] == 0xFF && prefix[1] == 0xD8 && prefix[2] == 0xFF)
-        {
-            return ImageFormat.Jpeg;
-        }
-        if (prefix.Length >= MagicLength && prefix[..4].SequenceEqual("RIFF"u8) && prefix[8..12].SequenceEqual("WEBP"u8))
-        {
-            return ImageFormat.WebP;
-        }
-        return ImageFormat.Unknown;
-    }
-
     /// <summary>Sniffs the format and reads the dimensions when the prefix holds the frame header.</summary>
     /// <param name="prefix">The first bytes of the file (64 KiB is plenty for almost every image).</param>
     /// <returns>The header; dimensions are null when not found in the prefix.</returns>
@@ -60,7 +22,7 @@ public static class ImageHeaderProbe
     /// number is right but the header that follows is impossible (zero sizes, broken chunk layout).</exception>
     public static ImageHeader Probe(ReadOnlySpan<byte> prefix)
     {
-        var format = SniffFormat(prefix);
+        var format = ImageSniffer.SniffFormat(prefix);
         return format switch
         {
             ImageFormat.Png => ProbePng(prefix),
@@ -69,15 +31,6 @@ public static class ImageHeaderProbe
             _ => new ImageHeader(ImageFormat.Unknown, null, null),
         };
     }
-
-    /// <summary>The MIME type of a format.</summary>
-    public static string ContentTypeFor(ImageFormat format) => format switch
-    {
-        ImageFormat.Png => "image/png",
-        ImageFormat.Jpeg => "image/jpeg",
-        ImageFormat.WebP => "image/webp",
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Not an accepted image format."),
-    };
 
     private static ImageHeader ProbePng(ReadOnlySpan<byte> data)
     {
@@ -88,11 +41,11 @@ public static class ImageHeaderProbe
         }
         if (!data[12..16].SequenceEqual("IHDR"u8))
         {
-            throw Corrupt("PNG", "the first chunk is not IHDR");
+            throw Corrupt(ImageFormat.Png, "the first chunk is not IHDR");
         }
         var width = BinaryPrimitives.ReadUInt32BigEndian(data[16..20]);
         var height = BinaryPrimitives.ReadUInt32BigEndian(data[20..24]);
-        return Sized(ImageFormat.Png, "PNG", width, height);
+        return Sized(ImageFormat.Png, width, height);
     }
 
     private static ImageHeader ProbeJpeg(ReadOnlySpan<byte> data)
@@ -102,7 +55,7 @@ public static class ImageHeaderProbe
         {
             if (data[position] != 0xFF)
             {
-                throw Corrupt("JPEG", $"expected a marker at byte {position}");
+                throw Corrupt(ImageFormat.Jpeg, $"expected a marker at byte {position}");
             }
             var marker = data[position + 1];
             if (marker == 0xFF)
@@ -117,12 +70,12 @@ public static class ImageHeaderProbe
             }
             if (marker is 0xD9 or 0xDA)
             {
-                throw Corrupt("JPEG", "the image data starts before any frame header");
+                throw Corrupt(ImageFormat.Jpeg, "the image data starts before any frame header");
             }
             var length = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(position + 2, 2));
             if (length < 2)
             {
-                throw Corrupt("JPEG", $"segment length {length} at byte {position}");
+                throw Corrupt(ImageFormat.Jpeg, $"segment length {length} at byte {position}");
             }
             if (IsStartOfFrame(marker))
             {
@@ -133,7 +86,7 @@ public static class ImageHeaderProbe
                 }
                 var height = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(position + 5, 2));
                 var width = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(position + 7, 2));
-                return Sized(ImageFormat.Jpeg, "JPEG", width, height);
+                return Sized(ImageFormat.Jpeg, width, height);
             }
             position += 2 + length;
         }
@@ -157,44 +110,44 @@ public static class ImageHeaderProbe
             // flags (1) reserved (3) canvas width-1 (3, LE) canvas height-1 (3, LE).
             var width = 1u + ReadUInt24LittleEndian(payload[4..7]);
             var height = 1u + ReadUInt24LittleEndian(payload[7..10]);
-            return Sized(ImageFormat.WebP, "WebP", width, height);
+            return Sized(ImageFormat.WebP, width, height);
         }
         if (chunk.SequenceEqual("VP8L"u8))
         {
             if (payload[0] != 0x2F)
             {
-                throw Corrupt("WebP", "the lossless bitstream signature is missing");
+                throw Corrupt(ImageFormat.WebP, "the lossless bitstream signature is missing");
             }
             var bits = BinaryPrimitives.ReadUInt32LittleEndian(payload[1..5]);
             var width = 1u + (bits & 0x3FFF);
             var height = 1u + ((bits >> 14) & 0x3FFF);
-            return Sized(ImageFormat.WebP, "WebP", width, height);
+            return Sized(ImageFormat.WebP, width, height);
         }
         if (chunk.SequenceEqual("VP8 "u8))
         {
             // frame tag (3), start code 9D 01 2A, width (14 bits LE), height (14 bits LE).
             if (payload[3] != 0x9D || payload[4] != 0x01 || payload[5] != 0x2A)
             {
-                throw Corrupt("WebP", "the lossy frame start code is missing");
+                throw Corrupt(ImageFormat.WebP, "the lossy frame start code is missing");
             }
             var width = (uint)(BinaryPrimitives.ReadUInt16LittleEndian(payload[6..8]) & 0x3FFF);
             var height = (uint)(BinaryPrimitives.ReadUInt16LittleEndian(payload[8..10]) & 0x3FFF);
-            return Sized(ImageFormat.WebP, "WebP", width, height);
+            return Sized(ImageFormat.WebP, width, height);
         }
-        throw Corrupt("WebP", "the first chunk is neither VP8, VP8L nor VP8X");
+        throw Corrupt(ImageFormat.WebP, "the first chunk is neither VP8, VP8L nor VP8X");
     }
 
     private static uint ReadUInt24LittleEndian(ReadOnlySpan<byte> bytes) => bytes[0] | ((uint)bytes[1] << 8) | ((uint)bytes[2] << 16);
 
-    private static ImageHeader Sized(ImageFormat format, string formatName, uint width, uint height)
+    private static ImageHeader Sized(ImageFormat format, uint width, uint height)
     {
         if (width == 0 || height == 0 || width > int.MaxValue || height > int.MaxValue)
         {
-            throw Corrupt(formatName, $"the header declares {width}×{height} pixels");
+            throw Corrupt(format, $"the header declares {width}×{height} pixels");
         }
         return new ImageHeader(format, (int)width, (int)height);
     }
 
-    private static PipelineException Corrupt(string formatName, string detail) =>
-        new(PipelineErrorCode.CorruptImage, $"The file looks like {formatName} but its header is broken: {detail}.");
+    private static PipelineException Corrupt(ImageFormat format, string detail) =>
+        new(PipelineErrorCode.CorruptImage, $"The file looks like {ImageSniffer.FormatName(format)} but its header is broken: {detail}.");
 }

@@ -1,6 +1,6 @@
 using AgingPipeline.Contracts;
 
-namespace AgingPipeline.Imaging;
+namespace AgingPipeline.ImageFormats;
 
 /// <summary>What the first bytes of some content look like.</summary>
 /// <param name="Format">The accepted format, or <see cref="ImageFormat.Unknown"/> for anything else.</param>
@@ -11,7 +11,9 @@ public readonly record struct SniffResult(ImageFormat Format, string Description
 /// <remarks>File names and <c>Content-Type</c> headers are chosen by the uploader and mean nothing. Only the first
 /// bytes decide which (if any) libvips loader may see the content; unknown and unaccepted formats are refused before
 /// any parser runs. Formats that are recognised but refused are named, so that the person uploading a GIF learns that
-/// it is a GIF.</remarks>
+/// it is a GIF. The one home of the accepted formats' magic numbers, names and content types: the header probe
+/// (<see cref="ImageHeaderProbe"/>), the door (<see cref="InputCheck"/>), the upload API, ingest, the runner and the
+/// CLI all ask here.</remarks>
 public static class ImageSniffer
 {
     /// <summary>How many leading bytes <see cref="Detect"/> looks at; fewer are fine for short content.</summary>
@@ -20,26 +22,35 @@ public static class ImageSniffer
     private static ReadOnlySpan<byte> PngSignature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
     /// <summary>Recognises the content's format from its first bytes.</summary>
-    /// <param name="header">The first bytes of the content (at least <see cref="HeaderLength"/> when available).</param>
+    /// <param name="header">The first bytes of the content (at least <see cref="HeaderLength"/> when available; more is
+    /// ignored).</param>
     public static SniffResult Detect(ReadOnlySpan<byte> header)
     {
-        if (header.IsEmpty)
-        {
-            return new(ImageFormat.Unknown, "empty content");
-        }
+        header = header[..Math.Min(header.Length, HeaderLength)];
+        var format = SniffFormat(header);
+        return format != ImageFormat.Unknown
+            ? new(format, FormatName(format) + " image")
+            : new(ImageFormat.Unknown, header.IsEmpty ? "empty content" : DescribeOther(header));
+    }
+
+    /// <summary>The accepted format the magic numbers name, or <see cref="ImageFormat.Unknown"/>; nothing else is
+    /// looked at.</summary>
+    /// <param name="header">The first bytes of the content: 8 decide a PNG, 3 a JPEG, 12 a WebP.</param>
+    public static ImageFormat SniffFormat(ReadOnlySpan<byte> header)
+    {
         if (header.StartsWith(PngSignature))
         {
-            return new(ImageFormat.Png, "PNG image");
+            return ImageFormat.Png;
         }
         if (header.Length >= 3 && header[0] == 0xFF && header[1] == 0xD8 && header[2] == 0xFF)
         {
-            return new(ImageFormat.Jpeg, "JPEG image");
+            return ImageFormat.Jpeg;
         }
         if (header.Length >= 12 && header.StartsWith("RIFF"u8) && header[8..12].SequenceEqual("WEBP"u8))
         {
-            return new(ImageFormat.WebP, "WebP image");
+            return ImageFormat.WebP;
         }
-        return new(ImageFormat.Unknown, DescribeOther(header));
+        return ImageFormat.Unknown;
     }
 
     /// <summary>Returns the format of the content when it is one of <paramref name="accepted"/>; throws otherwise.</summary>
