@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# AgingPipeline local stack: Azurite + function app (custom handler) + event pump + runner.
+# AgingPipeline local stack: Azurite + function app (custom handler) + event pump + runner, as defined once in the
+# Aspire AppHost (infra/local/AgingPipeline.AppHost), with its dashboard (logs, metrics, traces of every service).
 #   ./run.sh          start everything, print the URLs, Ctrl-C stops it all
 #   ./run.sh --demo   also upload sample images, wait for the aged outputs and print them
 # Everything installed or written lives under .local/ (git-ignored).
@@ -26,11 +27,15 @@ QUEUE_PORT="${AZURITE_QUEUE_PORT:-10001}"
 TABLE_PORT="${AZURITE_TABLE_PORT:-10002}"
 FUNC_PORT="${FUNCTIONS_CUSTOMHANDLER_PORT:-7071}"
 RUNNER_PORT="${RUNNER_PORT:-7072}"
+DASHBOARD_PORT="${DASHBOARD_PORT:-18888}"
+OTLP_PORT="${DASHBOARD_OTLP_PORT:-18889}"
 ACCOUNT="devstoreaccount1"
 ACCOUNT_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 CONNECTION="DefaultEndpointsProtocol=http;AccountName=$ACCOUNT;AccountKey=$ACCOUNT_KEY;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/$ACCOUNT;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/$ACCOUNT;"
 CONFIG="${CONFIGURATION:-Debug}"
 SAS_LIFETIME="2 hours"
+APPHOST_PROJECT="infra/local/AgingPipeline.AppHost/AgingPipeline.AppHost.csproj"
+APPHOST_DIR="infra/local/AgingPipeline.AppHost/bin/$CONFIG/net10.0"
 mkdir -p "$LOGS"
 
 # shellcheck source=infra/local/supervise.sh
@@ -69,70 +74,38 @@ for tool in dotnet node npm curl openssl jq; do
 done
 
 ensure_azurite
-RUNNER_PROJECT="gpu-runner/AgingPipeline.Runner/AgingPipeline.Runner.csproj"
-PROJECTS=(functions/AgingPipeline.Functions/AgingPipeline.Functions.csproj infra/local/AgingPipeline.EventPump/AgingPipeline.EventPump.csproj)
-[[ -f "$RUNNER_PROJECT" ]] && PROJECTS+=("$RUNNER_PROJECT")
-for project in "${PROJECTS[@]}"; do
-  log "Building $project"
-  dotnet build "$project" -c "$CONFIG" --nologo -v quiet >"$LOGS/build-$(basename "$project" .csproj).log" 2>&1 \
-    || { tail -n 40 "$LOGS/build-$(basename "$project" .csproj).log" >&2; exit 1; }
+# The AppHost references the function app, the event pump and the runner: one build builds all four.
+log "Building the stack ($APPHOST_PROJECT)"
+dotnet build "$APPHOST_PROJECT" -c "$CONFIG" --nologo -v quiet >"$LOGS/build.log" 2>&1 \
+  || { tail -n 40 "$LOGS/build.log" >&2; exit 1; }
+
+for port in "$BLOB_PORT" "$QUEUE_PORT" "$FUNC_PORT" "$RUNNER_PORT" "$DASHBOARD_PORT" "$OTLP_PORT"; do
+  if port_open "$port"; then
+    echo "Port $port is already in use; stop what holds it or set AZURITE_*_PORT / FUNCTIONS_CUSTOMHANDLER_PORT / RUNNER_PORT / DASHBOARD_PORT / DASHBOARD_OTLP_PORT." >&2
+    exit 1
+  fi
 done
 
-for port in "$BLOB_PORT" "$QUEUE_PORT" "$FUNC_PORT"; do
-  if port_open "$port"; then echo "Port $port is already in use; stop what holds it or set AZURITE_*_PORT / FUNCTIONS_CUSTOMHANDLER_PORT." >&2; exit 1; fi
-done
-
-# Each service is started by a function, so that the supervisor below can start it again after it dies.
-start_azurite() {
-  "$AZURITE" --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
-    --blobPort "$BLOB_PORT" --queuePort "$QUEUE_PORT" --tablePort "$TABLE_PORT" \
-    --location "$LOCAL/azurite" --disableTelemetry --skipApiVersionCheck --loose >>"$LOGS/azurite.log" 2>&1 &
-  track azurite start_azurite $!
+# The AppHost starts the services (Azurite first, then the function app once storage accepts, then the pump and the
+# runner once the function app is healthy) and starts a dead one again; supervise (below) starts the AppHost again
+# should it die itself.
+start_apphost() {
+  (cd "$APPHOST_DIR" && \
+    ASPNETCORE_URLS="http://127.0.0.1:$DASHBOARD_PORT" ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://127.0.0.1:$OTLP_PORT" \
+    ASPIRE_ALLOW_UNSECURED_TRANSPORT=true DOTNET_ENVIRONMENT=Development \
+    exec dotnet AgingPipeline.AppHost.dll --Stack:DataDirectory="$LOCAL" --Stack:Configuration="$CONFIG" \
+      --Stack:BlobPort="$BLOB_PORT" --Stack:QueuePort="$QUEUE_PORT" --Stack:TablePort="$TABLE_PORT" \
+      --Stack:FunctionsPort="$FUNC_PORT" --Stack:RunnerPort="$RUNNER_PORT") >>"$LOGS/apphost.log" 2>&1 &
+  track apphost start_apphost $!
 }
-start_functions() {
-  (cd "functions/AgingPipeline.Functions/bin/$CONFIG/net10.0" && \
-    FUNCTIONS_CUSTOMHANDLER_PORT="$FUNC_PORT" ASPNETCORE_ENVIRONMENT=Development \
-    Storage__ConnectionString="$CONNECTION" FunctionApp__EnsureStorageOnStart=true \
-    exec dotnet AgingPipeline.Functions.dll) >>"$LOGS/functions.log" 2>&1 &
-  track functions start_functions $!
-}
-start_event_pump() {
-  (cd "infra/local/AgingPipeline.EventPump/bin/$CONFIG/net10.0" && \
-    DOTNET_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" \
-    EventPump__FunctionAppUrl="http://127.0.0.1:$FUNC_PORT" EventPump__StateFile="$LOCAL/event-pump/state.json" \
-    exec dotnet AgingPipeline.EventPump.dll) >>"$LOGS/event-pump.log" 2>&1 &
-  track event-pump start_event_pump $!
-}
-start_runner() {
-  (cd "gpu-runner/AgingPipeline.Runner/bin/$CONFIG/net10.0" && \
-    ASPNETCORE_ENVIRONMENT=Development Storage__ConnectionString="$CONNECTION" MALLOC_ARENA_MAX=2 \
-    exec dotnet AgingPipeline.Runner.dll --urls "http://127.0.0.1:$RUNNER_PORT") >>"$LOGS/runner.log" 2>&1 &
-  track runner start_runner $!
-}
-for service in azurite functions event-pump runner; do : >"$LOGS/$service.log"; done
-
-log "Starting Azurite (blob :$BLOB_PORT, queue :$QUEUE_PORT) with data in .local/azurite"
+: >"$LOGS/apphost.log"
 mkdir -p "$LOCAL/azurite"
-start_azurite
-wait_for Azurite 60 port_open "$BLOB_PORT"
-wait_for Azurite 30 port_open "$QUEUE_PORT"
-
-log "Starting the function app on http://127.0.0.1:$FUNC_PORT (creates containers and queues)"
-start_functions
-wait_for "The function app" 90 http_ok "http://127.0.0.1:$FUNC_PORT/api/health"
-
-log "Starting the event pump (uploads → /OnImageUploaded)"
-start_event_pump
-
-RUNNER_URL=""
-if [[ -f "$RUNNER_PROJECT" ]]; then
-  log "Starting one runner on http://127.0.0.1:$RUNNER_PORT"
-  start_runner
-  RUNNER_URL="http://127.0.0.1:$RUNNER_PORT"
-  wait_for "The runner" 120 http_ok "$RUNNER_URL/alive" || true
-else
-  echo "(no runner project at $RUNNER_PROJECT yet: jobs will wait in the queue)"
-fi
+log "Starting the AppHost: Azurite (blob :$BLOB_PORT, queue :$QUEUE_PORT, data in .local/azurite), the function app, the event pump, one runner"
+start_apphost
+wait_for "The function app" 180 http_ok "http://127.0.0.1:$FUNC_PORT/api/health"
+RUNNER_URL="http://127.0.0.1:$RUNNER_PORT"
+wait_for "The runner" 180 http_ok "$RUNNER_URL/alive" || true
+DASHBOARD_LOGIN="$(grep -o "http://127.0.0.1:$DASHBOARD_PORT/login?t=[0-9a-f]*" "$LOGS/apphost.log" | tail -n 1)"
 
 SAS="$(infra/local/upload-sas.sh "$ACCOUNT" "$ACCOUNT_KEY" "$SAS_LIFETIME")"
 UPLOADS="http://127.0.0.1:$BLOB_PORT/$ACCOUNT/uploads"
@@ -141,9 +114,11 @@ cat <<INFO
   Web form / API   http://127.0.0.1:$FUNC_PORT/            (health: /api/health)
   Upload API       curl -F ages=20,60 -F files=@cat.png http://127.0.0.1:$FUNC_PORT/api/uploads
   Job / batch      http://127.0.0.1:$FUNC_PORT/api/jobs/{id}   http://127.0.0.1:$FUNC_PORT/api/batches/{id} (ids the API issued)
-  Runner           ${RUNNER_URL:-not running}
+  Runner           $RUNNER_URL
+  Dashboard        ${DASHBOARD_LOGIN:-http://127.0.0.1:$DASHBOARD_PORT (login link in $LOGS/apphost.log)}
+                   every service's console and structured logs, metrics, and each upload's trace (pump → function → queue → runner)
   Storage          $CONNECTION
-  Logs             $LOGS/
+  Logs             $LOGS/ (one file per service, apphost.log for the AppHost)
 
   Drop an image straight into storage (no API; the event pump picks it up). The SAS below may only create and
   write blobs in uploads/ (no reading, listing, or writing to aged/ or models/) and expires in $SAS_LIFETIME:
@@ -189,5 +164,5 @@ if ((DEMO)); then
   done
 fi
 
-log "Running. Ctrl-C stops everything; a service that dies is started again."
+log "Running. Ctrl-C stops everything; a service that dies is started again (the AppHost logs a line saying so)."
 supervise

@@ -1,10 +1,11 @@
-# Keeps the services of the local stack running; sourced by run.sh (bash 5.1+: wait -n -p).
+# Keeps background processes running; sourced by run.sh (bash 5.1+: wait -n -p), which starts one: the Aspire AppHost.
 #   track <service> <start function> <pid>   after starting a service in the background
 #   supervise                                 until a signal: restart whatever dies
 #   stop_all                                  SIGTERM every service and wait for it (run.sh's exit trap)
-# Why: one crashed process (a runner killed for memory, a function app that hit a bug) used to end the whole stack,
-# storage included. A service that exits is started again after a back-off instead (1 s, doubling up to 60 s; back
-# to 1 s once it has stayed up for 5 minutes), with a line saying which one and how it ended; the rest keep running.
+# Why: one crashed process used to end the whole stack, storage included. The AppHost now starts each service (Azurite,
+# the function app, the event pump, the runner) again itself (infra/local/AgingPipeline.AppHost/RestartDeadServices.cs);
+# this script does the same for the AppHost: after a back-off (1 s, doubling up to 60 s; back to 1 s once it has stayed
+# up for 5 minutes), with a line saying which one and how it ended.
 
 declare -A PID_OF=() START_OF=() STARTED_AT=() RESTARTS=()
 
