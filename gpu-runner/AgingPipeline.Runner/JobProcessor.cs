@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
 using AgingPipeline.Processing;
@@ -141,7 +142,7 @@ internal sealed class JobProcessor(
         BinaryData input;
         using (RunnerStages.Start(RunnerStages.Download))
         {
-            input = await blobs.DownloadInputAsync(message, imaging.Value.Limits, cancellationToken).ConfigureAwait(false);
+            input = await DownloadInputAsync(message, cancellationToken).ConfigureAwait(false);
         }
         AgingResult result;
         EncodedImage? sheet = null;
@@ -213,6 +214,20 @@ internal sealed class JobProcessor(
         return JobOutcomes.Succeeded;
     }
 
+    /// <summary>Downloads the input; one over the byte limit (only its first bytes are read) is refused with what the
+    /// door says at every entry: format and header first, then bytes.</summary>
+    private async Task<BinaryData> DownloadInputAsync(JobMessage message, CancellationToken cancellationToken)
+    {
+        var limits = imaging.Value.Limits;
+        var input = await blobs.DownloadInputAsync(message, limits, cancellationToken).ConfigureAwait(false);
+        if (!input.IsComplete)
+        {
+            InputCheck.Inspect(input.Content.ToMemory().Span, input.Length, limits);
+            throw limits.CheckBytes(input.Length)!;
+        }
+        return input.Content;
+    }
+
     private async Task WriteOutputAsync(string name, EncodedImage image, CancellationToken cancellationToken)
     {
         if (await blobs.WriteOutputAsync(name, image.Content, image.ContentType, cancellationToken).ConfigureAwait(false))
@@ -233,22 +248,7 @@ internal sealed class JobProcessor(
         if (stored is null)
         {
             // The message arrived without a record (e.g. sent by a tool): create it, then start it.
-            var created = new JobRecord
-            {
-                JobId = message.JobId,
-                State = JobState.Queued,
-                InputContainer = message.InputContainer,
-                InputBlob = message.InputBlob,
-                InputETag = message.InputETag,
-                BatchId = message.BatchId,
-                TargetAges = message.TargetAges,
-                ModelName = message.ModelName,
-                ModelVersion = message.ModelVersion,
-                Region = message.Region,
-                CreatedAt = now,
-                UpdatedAt = now,
-                EnqueuedAt = now,
-            };
+            var created = message.ToRecord(JobState.Queued, now) with { EnqueuedAt = now };
             await jobs.TryCreateAsync(created, cancellationToken).ConfigureAwait(false);
             return await StartAsync(message, attempt, cancellationToken).ConfigureAwait(false);
         }

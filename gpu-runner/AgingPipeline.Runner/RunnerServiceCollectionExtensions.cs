@@ -3,7 +3,6 @@ using AgingPipeline.Inference;
 using AgingPipeline.Processing;
 using AgingPipeline.Storage;
 using Microsoft.Extensions.Options;
-using Polly.Registry;
 
 namespace AgingPipeline.Runner;
 
@@ -20,9 +19,6 @@ internal static class RunnerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<RunnerOptions>, RunnerOptionsValidator>();
         services.TryAddSingletonTimeProvider();
         services.AddSingleton<RunnerMetrics>();
-        services.AddSingleton(sp => new JobBlobs(
-            sp.GetRequiredService<StorageClients>(),
-            sp.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(StorageResilience.PipelineName)));
         services.AddSingleton<ImageAger>();
         services.AddFaceFinder();
         services.AddSingleton<IJobAger, ImageJobAger>();

@@ -11,8 +11,8 @@ namespace AgingPipeline.Storage;
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>Binds <see cref="StorageOptions"/> from the <c>Storage</c> section (validated at start), and registers
-    /// <see cref="StorageClients"/>, <see cref="JobStore"/>, <see cref="JobQueue"/>, <see cref="BlobReadLinks"/> and
-    /// the <c>storage</c> resilience pipeline.</summary>
+    /// <see cref="StorageClients"/>, <see cref="JobStore"/>, <see cref="JobQueue"/>, <see cref="JobBlobs"/>,
+    /// <see cref="BlobReadLinks"/> and the <c>storage</c> resilience pipeline.</summary>
     /// <param name="services">The service collection.</param>
     /// <returns>The same collection.</returns>
     /// <remarks>When the configuration has no <c>Storage</c> section but has <c>AzureWebJobsStorage</c> (the Functions
@@ -48,6 +48,9 @@ public static class StorageServiceCollectionExtensions
                 sp.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(StorageResilience.PipelineName),
                 clients.Options);
         });
+        services.AddSingleton(sp => new JobBlobs(
+            sp.GetRequiredService<StorageClients>(),
+            sp.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(StorageResilience.PipelineName)));
         services.AddSingleton(sp => new BlobReadLinks(sp.GetRequiredService<StorageClients>(), sp.GetService<TimeProvider>()));
         return services;
     }

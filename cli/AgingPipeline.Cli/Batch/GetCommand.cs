@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using AgingPipeline.Cli.Infrastructure;
 using AgingPipeline.Contracts;
+using AgingPipeline.Storage;
 
 namespace AgingPipeline.Cli.Batch;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using AgingPipeline.Cli.Infrastructure;
 using AgingPipeline.Contracts;
+using AgingPipeline.Storage;
 using Spectre.Console;
 
 namespace AgingPipeline.Cli.Batch;

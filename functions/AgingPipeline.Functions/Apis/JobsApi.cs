@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Security.Claims;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.Http;
 using AgingPipeline.Storage;
@@ -7,7 +5,6 @@ using Azure;
 using Azure.Storage.Blobs.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Polly.Registry;
 
 namespace AgingPipeline.Functions.Apis;
 
@@ -28,8 +25,6 @@ namespace AgingPipeline.Functions.Apis;
 /// </remarks>
 public static class JobsApi
 {
-    private const int MaxParallelReads = 16;
-
     /// <summary>Maps the job and batch endpoints: every route under <c>/api/jobs</c> in one group (status and the
     /// two downloads, whose handlers live with the web form's zip and file streaming), and the batch listing.</summary>
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
@@ -47,30 +42,27 @@ public static class JobsApi
     public static async Task<Results<Ok<JobStatusResponse>, ProblemHttpResult>> GetJobAsync(
         string id,
         string? blob,
-        ClaimsPrincipal user,
-        JobStore jobs,
-        StorageClients clients,
+        [AsParameters] JobApiServices services,
         BlobReadLinks links,
-        ResiliencePipelineProvider<string> pipelines,
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(links);
         if (!JobIds.IsWellFormed(id))
         {
             return Problems.Create(PipelineErrorCode.InvalidRequest, "That is not a well-formed job id.");
         }
-        var stored = await jobs.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var stored = await services.Jobs.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (stored is not null)
         {
-            return Callers.MaySee(stored.Record.Owner, user)
-                ? TypedResults.Ok(await ToResponseAsync(stored.Record, links, clients.Options, time, cancellationToken).ConfigureAwait(false))
+            return Callers.MaySee(stored.Record.Owner, services.User)
+                ? TypedResults.Ok(await ToResponseAsync(stored.Record, links, services.Clients.Options, time, cancellationToken).ConfigureAwait(false))
                 : Problems.Create(PipelineErrorCode.NotFound, $"There is no job {id}.");
         }
-        if (!string.IsNullOrEmpty(blob) && await MaySeeUploadAsync(blob, user, jobs, cancellationToken).ConfigureAwait(false))
+        if (!string.IsNullOrEmpty(blob) && await MaySeeUploadAsync(blob, services, cancellationToken).ConfigureAwait(false))
         {
-            var etag = await GetUploadETagAsync(clients, pipelines, blob, cancellationToken).ConfigureAwait(false);
+            var etag = await GetUploadETagAsync(services, blob, cancellationToken).ConfigureAwait(false);
             if (etag is not null && JobIds.FromBlob(BlobNames.UploadsContainer, blob, etag) == id)
             {
                 return TypedResults.Ok(Pending(id, blob));
@@ -81,65 +73,36 @@ public static class JobsApi
 
     /// <summary>A batch: counts per state and its jobs.</summary>
     public static async Task<Results<Ok<BatchStatusResponse>, ProblemHttpResult>> GetBatchAsync(
-        string id,
-        ClaimsPrincipal user,
-        JobStore jobs,
-        StorageClients clients,
-        ResiliencePipelineProvider<string> pipelines,
-        CancellationToken cancellationToken)
+        string id, [AsParameters] JobApiServices services, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(jobs);
-        ArgumentNullException.ThrowIfNull(clients);
-        ArgumentNullException.ThrowIfNull(pipelines);
+        ArgumentNullException.ThrowIfNull(services);
         if (!JobIds.IsWellFormed(id))
         {
             return Problems.Create(PipelineErrorCode.InvalidRequest, "That is not a well-formed batch id.");
         }
-        if (await jobs.GetBatchAsync(id, cancellationToken).ConfigureAwait(false) is not { } batch || !Callers.MaySee(batch.Owner, user))
+        if (await services.Jobs.GetBatchAsync(id, cancellationToken).ConfigureAwait(false) is not { } batch || !Callers.MaySee(batch.Owner, services.User))
         {
             return Problems.Create(PipelineErrorCode.NotFound, $"There is no batch {id}.");
         }
-        var members = new List<string>();
-        await foreach (var jobId in jobs.ListBatchAsync(id, cancellationToken).ConfigureAwait(false))
-        {
-            members.Add(jobId);
-        }
-        var uploads = await ListBatchUploadsAsync(clients, pipelines, id, cancellationToken).ConfigureAwait(false);
-
-        var entries = new ConcurrentDictionary<string, BatchJobResponse>(StringComparer.Ordinal);
-        var knownIds = new HashSet<string>(members, StringComparer.Ordinal);
-        var candidates = members.Select(m => (JobId: m, Blob: (string?)null))
-            .Concat(uploads.Where(u => !knownIds.Contains(u.JobId)).Select(u => (u.JobId, Blob: (string?)u.Blob)))
-            .ToArray();
-        await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelReads, CancellationToken = cancellationToken }, async (candidate, ct) =>
-        {
-            var stored = await jobs.GetAsync(candidate.JobId, ct).ConfigureAwait(false);
-            entries[candidate.JobId] = stored is null
-                ? new BatchJobResponse(candidate.JobId, JobStateNames.Pending, candidate.Blob is null ? null : Path.GetFileName(candidate.Blob), null,
-                    JobStateNames.StatusUrl(candidate.JobId, candidate.Blob))
-                : new BatchJobResponse(candidate.JobId, JobStateNames.For(stored.Record.State), stored.Record.OriginalName,
-                    stored.Record.ErrorCode == PipelineErrorCode.None ? null : stored.Record.ErrorCode.ToString(),
-                    JobStateNames.StatusUrl(candidate.JobId, stored.Record.InputBlob),
-                    stored.Record.RegionOutcome?.Applied,
-                    stored.Record.RegionOutcome?.Faces.Count);
-        }).ConfigureAwait(false);
-
-        var list = entries.Values.OrderBy(e => e.OriginalName, StringComparer.Ordinal).ThenBy(e => e.JobId, StringComparer.Ordinal).ToArray();
+        var members = await BatchListing.ReadMembersAsync(services.Jobs, services.Clients.Uploads, services.StoragePipeline, id, cancellationToken)
+            .ConfigureAwait(false);
+        var list = members.Select(ToBatchJob)
+            .OrderBy(e => e.OriginalName, StringComparer.Ordinal).ThenBy(e => e.JobId, StringComparer.Ordinal).ToArray();
         var counts = JobStateNames.All.ToDictionary(s => s, s => list.Count(e => e.State == s), StringComparer.Ordinal);
         var done = list.Length > 0 && list.All(e => e.State is "succeeded" or "failed");
         return TypedResults.Ok(new BatchStatusResponse(id, list.Length, counts, done, list));
     }
 
     /// <summary>Whether the caller may see a job that has no record yet: not when its blob lies in another user's batch.</summary>
-    private static async Task<bool> MaySeeUploadAsync(string blob, ClaimsPrincipal user, JobStore jobs, CancellationToken cancellationToken)
+    private static async Task<bool> MaySeeUploadAsync(string blob, JobApiServices services, CancellationToken cancellationToken)
     {
         var slash = blob.IndexOf('/', StringComparison.Ordinal);
         if (slash <= 0)
         {
             return true;
         }
-        var batch = await jobs.GetBatchAsync(blob[..slash], cancellationToken).ConfigureAwait(false);
-        return batch is null || Callers.MaySee(batch.Owner, user);
+        var batch = await services.Jobs.GetBatchAsync(blob[..slash], cancellationToken).ConfigureAwait(false);
+        return batch is null || Callers.MaySee(batch.Owner, services.User);
     }
 
     private static JobStatusResponse Pending(string jobId, string blob) => new(
@@ -184,10 +147,9 @@ public static class JobsApi
             hasLinks ? time.GetUtcNow() + options.ReadLinkLifetime : null);
     }
 
-    private static async Task<string?> GetUploadETagAsync(StorageClients clients, ResiliencePipelineProvider<string> pipelines, string blob, CancellationToken cancellationToken)
+    private static async Task<string?> GetUploadETagAsync(JobApiServices services, string blob, CancellationToken cancellationToken)
     {
-        var pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
-        return await pipeline.ExecuteStorageAsync(
+        return await services.StoragePipeline.ExecuteStorageAsync(
             static async (b, ct) =>
             {
                 try
@@ -200,42 +162,17 @@ public static class JobsApi
                     return null;
                 }
             },
-            clients.Uploads.GetBlobClient(blob),
+            services.Clients.Uploads.GetBlobClient(blob),
             "read an upload's properties",
             cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<(string JobId, string Blob)>> ListBatchUploadsAsync(
-        StorageClients clients, ResiliencePipelineProvider<string> pipelines, string batchId, CancellationToken cancellationToken)
-    {
-        var pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
-        var result = new List<(string JobId, string Blob)>();
-        string? continuation = null;
-        do
-        {
-            var page = await pipeline.ExecuteStorageAsync(
-                static async (s, ct) =>
-                {
-                    await foreach (var p in s.container.GetBlobsAsync(BlobTraits.None, BlobStates.None, s.prefix, ct)
-                        .AsPages(s.continuation, 1000).WithCancellation(ct).ConfigureAwait(false))
-                    {
-                        return (Items: p.Values.Select(i => (i.Name, ETag: i.Properties.ETag?.ToString())).ToArray(), p.ContinuationToken);
-                    }
-                    return (Items: Array.Empty<(string Name, string? ETag)>(), ContinuationToken: (string?)null);
-                },
-                (container: clients.Uploads, prefix: batchId + "/", continuation),
-                $"list the uploads of batch {batchId}",
-                cancellationToken).ConfigureAwait(false);
-            foreach (var (name, etag) in page.Items)
-            {
-                if (etag is not null)
-                {
-                    result.Add((JobIds.FromBlob(BlobNames.UploadsContainer, name, etag), name));
-                }
-            }
-            continuation = string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken;
-        }
-        while (continuation is not null);
-        return result;
-    }
+    private static BatchJobResponse ToBatchJob(BatchMember member) => member.Record is not { } record
+        ? new BatchJobResponse(member.JobId, JobStateNames.Pending, member.InputBlob is null ? null : Path.GetFileName(member.InputBlob), null,
+            JobStateNames.StatusUrl(member.JobId, member.InputBlob))
+        : new BatchJobResponse(member.JobId, JobStateNames.For(record.State), record.OriginalName,
+            record.ErrorCode == PipelineErrorCode.None ? null : record.ErrorCode.ToString(),
+            JobStateNames.StatusUrl(member.JobId, record.InputBlob),
+            record.RegionOutcome?.Applied,
+            record.RegionOutcome?.Faces.Count);
 }

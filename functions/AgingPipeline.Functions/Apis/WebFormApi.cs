@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Security.Claims;
 using System.Security.Cryptography;
 using AgingPipeline.Contracts;
 using AgingPipeline.Functions.Http;
@@ -10,7 +9,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using Polly.Registry;
 
 namespace AgingPipeline.Functions.Apis;
 
@@ -98,23 +96,15 @@ public static class WebFormApi
     /// <remarks>Images are stored, not deflated: PNG, JPEG and WebP are compressed already, and storing keeps the
     /// handler's CPU free. Nothing is buffered: each blob is copied from storage into its entry as it arrives.</remarks>
     public static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> DownloadZipAsync(
-        string id,
-        ClaimsPrincipal user,
-        JobStore jobs,
-        StorageClients clients,
-        ResiliencePipelineProvider<string> pipelines,
-        CancellationToken cancellationToken)
+        string id, [AsParameters] JobApiServices services, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(jobs);
-        ArgumentNullException.ThrowIfNull(clients);
-        ArgumentNullException.ThrowIfNull(pipelines);
-        var (record, problem) = await GetFinishedJobAsync(id, user, jobs, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(services);
+        var (record, problem) = await GetFinishedJobAsync(id, services, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
         }
         var files = OutputFiles(record!);
-        var pipeline = pipelines.GetPipeline(StorageResilience.PipelineName);
         var modified = record!.CompletedAt ?? record.UpdatedAt;
         var zipName = BlobNames.SafeStem(record.OriginalName ?? record.InputBlob) + "-aged.zip";
         return TypedResults.Stream(async body =>
@@ -125,7 +115,7 @@ public static class WebFormApi
             {
                 foreach (var (name, blob) in files)
                 {
-                    var download = await OpenBlobAsync(clients, pipeline, blob, cancellationToken).ConfigureAwait(false);
+                    var download = await OpenBlobAsync(services, blob, cancellationToken).ConfigureAwait(false);
                     using (download)
                     {
                         var entry = archive.CreateEntry(name, CompressionLevel.NoCompression);
@@ -144,18 +134,10 @@ public static class WebFormApi
 
     /// <summary>One output (or the contact sheet) of a finished job as an attachment, with its image content type.</summary>
     public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadFileAsync(
-        string id,
-        string name,
-        ClaimsPrincipal user,
-        JobStore jobs,
-        StorageClients clients,
-        ResiliencePipelineProvider<string> pipelines,
-        CancellationToken cancellationToken)
+        string id, string name, [AsParameters] JobApiServices services, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(jobs);
-        ArgumentNullException.ThrowIfNull(clients);
-        ArgumentNullException.ThrowIfNull(pipelines);
-        var (record, problem) = await GetFinishedJobAsync(id, user, jobs, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(services);
+        var (record, problem) = await GetFinishedJobAsync(id, services, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -165,20 +147,20 @@ public static class WebFormApi
         {
             return Problems.Create(PipelineErrorCode.NotFound, $"Job {id} has no output with that name.");
         }
-        var download = await OpenBlobAsync(clients, pipelines.GetPipeline(StorageResilience.PipelineName), blob, cancellationToken).ConfigureAwait(false);
+        var download = await OpenBlobAsync(services, blob, cancellationToken).ConfigureAwait(false);
         var stored = download.Details.ContentType;
         var contentType = stored is not null && s_imageTypes.Contains(stored) ? stored : ContentTypeOf(name);
         return TypedResults.Stream(download.Content, contentType, name, record!.CompletedAt);
     }
 
-    private static async Task<(JobRecord? Record, ProblemHttpResult? Problem)> GetFinishedJobAsync(string id, ClaimsPrincipal user, JobStore jobs, CancellationToken cancellationToken)
+    private static async Task<(JobRecord? Record, ProblemHttpResult? Problem)> GetFinishedJobAsync(string id, JobApiServices services, CancellationToken cancellationToken)
     {
         if (!JobIds.IsWellFormed(id))
         {
             return (null, Problems.Create(PipelineErrorCode.InvalidRequest, "That is not a well-formed job id."));
         }
-        var stored = await jobs.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (stored is null || !Callers.MaySee(stored.Record.Owner, user))
+        var stored = await services.Jobs.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (stored is null || !Callers.MaySee(stored.Record.Owner, services.User))
         {
             return (null, Problems.Create(PipelineErrorCode.NotFound, $"There is no job {id}."));
         }
@@ -207,9 +189,9 @@ public static class WebFormApi
             .ToArray();
     }
 
-    private static async Task<BlobDownloadStreamingResult> OpenBlobAsync(StorageClients clients, Polly.ResiliencePipeline pipeline, string blob, CancellationToken cancellationToken)
+    private static async Task<BlobDownloadStreamingResult> OpenBlobAsync(JobApiServices services, string blob, CancellationToken cancellationToken)
     {
-        var result = await pipeline.ExecuteStorageAsync(
+        var result = await services.StoragePipeline.ExecuteStorageAsync(
             static async (b, ct) =>
             {
                 try
@@ -221,7 +203,7 @@ public static class WebFormApi
                     return null;
                 }
             },
-            clients.Aged.GetBlobClient(blob),
+            services.Clients.Aged.GetBlobClient(blob),
             $"read output {blob}",
             cancellationToken).ConfigureAwait(false);
         return result ?? throw new PipelineException(PipelineErrorCode.InputGone, "An output of this job is no longer in storage.");

@@ -53,22 +53,10 @@ public sealed class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<P
 
         if (updated is null)
         {
-            var created = await jobs.TryCreateAsync(new JobRecord
+            var created = await jobs.TryCreateAsync(message.ToRecord(JobState.Failed, now) with
             {
-                JobId = message.JobId,
-                State = JobState.Failed,
-                InputContainer = message.InputContainer,
-                InputBlob = message.InputBlob,
-                InputETag = message.InputETag,
-                BatchId = message.BatchId,
-                TargetAges = message.TargetAges,
-                ModelName = message.ModelName,
-                ModelVersion = message.ModelVersion,
-                Region = message.Region,
                 ErrorCode = PipelineErrorCode.RetriesExhausted,
                 ErrorMessage = "Processing was abandoned after repeated failures; the job record was missing.",
-                CreatedAt = now,
-                UpdatedAt = now,
                 CompletedAt = now,
             }, cancellationToken).ConfigureAwait(false);
             if (created && message.BatchId is not null && JobIds.IsWellFormed(message.BatchId))

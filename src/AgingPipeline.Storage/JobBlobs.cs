@@ -1,13 +1,19 @@
 using AgingPipeline.Contracts;
-using AgingPipeline.ImageFormats;
-using AgingPipeline.Storage;
 using Azure;
 using Azure.Storage.Blobs.Models;
 using Polly;
 
-namespace AgingPipeline.Runner;
+namespace AgingPipeline.Storage;
 
-/// <summary>The runner's blob reads and writes: the input of a job, pinned to the ETag it was created for, and
+/// <summary>The input of a job as read from <c>uploads</c>.</summary>
+/// <param name="Content">The whole content, or only its first <see cref="InputLimits.PrefixBytes"/> when
+/// <see cref="IsComplete"/> is false.</param>
+/// <param name="Length">The blob's length in bytes.</param>
+/// <param name="IsComplete">False when the blob is over <see cref="InputLimits.MaxBytes"/> and only its first bytes were
+/// read, for the door's earlier checks: the caller refuses it.</param>
+public sealed record JobInput(BinaryData Content, long Length, bool IsComplete);
+
+/// <summary>A job's blob reads and writes (the runner's): the input of a job, pinned to the ETag it was created for, and
 /// create-only outputs.</summary>
 /// <remarks>
 /// <para>The input is read with <c>If-Match</c> on the job's ETag: a blob that was overwritten since is a different
@@ -16,16 +22,17 @@ namespace AgingPipeline.Runner;
 /// <para>Outputs are written with <c>If-None-Match: *</c>. Messages are delivered at least once; a second delivery
 /// of a job whose first attempt wrote some outputs before crashing meets 409 for those, which means "already
 /// written" and is fine: output names are derived from the job id, and a job's outputs are deterministic.</para>
-/// <para>(Not in AgingPipeline.Storage, which has no conditional blob download or create-only output writer yet.)</para>
 /// </remarks>
-internal sealed class JobBlobs(StorageClients clients, ResiliencePipeline pipeline)
+public sealed class JobBlobs(StorageClients clients, ResiliencePipeline pipeline)
 {
-    /// <summary>Downloads the input of a job.</summary>
+    /// <summary>Downloads the input of a job, at the ETag it was created for (<c>If-Match</c>).</summary>
+    /// <returns>The input; over <see cref="InputLimits.MaxBytes"/> (known from its properties, before downloading) only
+    /// its first <see cref="InputLimits.PrefixBytes"/> (<see cref="JobInput.IsComplete"/> false), so that the caller
+    /// refuses it for what the door says at every entry (format and header first, then bytes) without reading it
+    /// whole.</returns>
     /// <exception cref="PipelineException">InvalidRequest for another container; InputGone when the blob is missing
-    /// or changed; ImageTooLarge over <see cref="InputLimits.MaxBytes"/> (checked before downloading: only the first
-    /// <see cref="InputLimits.PrefixBytes"/> are read, for the door's earlier checks);
-    /// StorageUnavailable after retries.</exception>
-    public async Task<BinaryData> DownloadInputAsync(JobMessage message, InputLimits limits, CancellationToken cancellationToken = default)
+    /// or changed; StorageUnavailable after retries.</exception>
+    public async Task<JobInput> DownloadInputAsync(JobMessage message, InputLimits limits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(limits);
@@ -80,14 +87,7 @@ internal sealed class JobBlobs(StorageClients clients, ResiliencePipeline pipeli
         {
             throw Gone(message);
         }
-        if (tooLarge)
-        {
-            // Refused with what the door says at every entry (format and header first, then bytes): only the first
-            // bytes of an oversize input are read.
-            InputCheck.Inspect(content.ToMemory().Span, properties.ContentLength, limits);
-            throw limits.CheckBytes(properties.ContentLength)!;
-        }
-        return content;
+        return new JobInput(content, properties.ContentLength, IsComplete: !tooLarge);
     }
 
     /// <summary>Writes an output unless a blob of that name exists.</summary>
