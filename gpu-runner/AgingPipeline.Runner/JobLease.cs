@@ -1,6 +1,5 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace AgingPipeline.Runner;
 
@@ -12,7 +11,7 @@ namespace AgingPipeline.Runner;
 /// The timeout is short (45 s by default, so that a killed runner's jobs come back within a minute); a renewal that
 /// fails is tried again after a tenth of the timeout rather than a third, so that a storage hiccup mid-job still
 /// leaves several attempts before the message could reappear.</remarks>
-internal sealed class JobLease : IAsyncDisposable
+internal sealed partial class JobLease : IAsyncDisposable
 {
     private readonly JobQueue _queue;
     private readonly TimeSpan _visibilityTimeout;
@@ -71,15 +70,21 @@ internal sealed class JobLease : IAsyncDisposable
             }
             catch (PipelineException e) when (e.Code == PipelineErrorCode.InputGone)
             {
-                _logger.LogWarning("Lost the lease of message {MessageId}: {Reason}", Current.MessageId, e.Message);
+                LogLeaseLost(_logger, Current.MessageId, e.Message);
                 await _lost.CancelAsync().ConfigureAwait(false);
                 return;
             }
             catch (PipelineException e)
             {
                 // Storage trouble: try again soon (a tenth of the timeout); the message stays ours until the timeout runs out.
-                _logger.LogWarning(e, "Renewing the lease of message {MessageId} failed; retrying.", Current.MessageId);
+                LogRenewFailed(_logger, e, Current.MessageId);
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the lease of message {MessageId}: {Reason}")]
+    private static partial void LogLeaseLost(ILogger logger, string messageId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the lease of message {MessageId} failed; retrying.")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception, string messageId);
 }

@@ -10,7 +10,7 @@ namespace AgingPipeline.Runner;
 /// takes jobs it would fail for lack of a model. Only as many messages are received as there are free slots: a
 /// message received but not started would sit invisible for the whole visibility timeout while other runners idle.
 /// An empty queue is polled with a growing interval (KEDA scales runners to zero when it stays empty).</remarks>
-internal sealed class JobWorker(
+internal sealed partial class JobWorker(
     JobQueue queue,
     JobProcessor processor,
     ModelRepository models,
@@ -29,8 +29,8 @@ internal sealed class JobWorker(
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), stoppingToken).ConfigureAwait(false);
         }
-        logger.LogInformation("Job worker started: {Concurrency} concurrent jobs; models served: {Models}.",
-            settings.MaxConcurrentJobs, string.Join(", ", models.Models.Select(m => $"{m.Name}/{m.Version}")));
+        // The models are listed "a/1, b/2" by the logging formatter (ServedModel.ToString).
+        LogStarted(logger, settings.MaxConcurrentJobs, models.Models);
 
         using var slots = new SemaphoreSlim(settings.MaxConcurrentJobs, settings.MaxConcurrentJobs);
         var running = new HashSet<Task>();
@@ -41,7 +41,7 @@ internal sealed class JobWorker(
             {
                 await slots.WaitAsync(stoppingToken).ConfigureAwait(false);
                 var free = 1;
-                while (free < 32 && slots.Wait(0))
+                while (free < 32 && slots.Wait(0, stoppingToken))
                 {
                     free++;
                 }
@@ -52,7 +52,7 @@ internal sealed class JobWorker(
                 }
                 catch (AgingPipeline.Contracts.PipelineException e)
                 {
-                    logger.LogWarning(e, "Receiving job messages failed; retrying in {Delay}.", settings.MaxPollInterval);
+                    LogReceiveFailed(logger, e, settings.MaxPollInterval);
                     slots.Release(free);
                     await Task.Delay(settings.MaxPollInterval, stoppingToken).ConfigureAwait(false);
                     continue;
@@ -94,7 +94,7 @@ internal sealed class JobWorker(
             remaining = [.. running];
         }
         await Task.WhenAll(remaining).ConfigureAwait(false);
-        logger.LogInformation("Job worker stopped.");
+        LogStopped(logger);
     }
 
     private async Task RunOneAsync(ReceivedJobMessage message, SemaphoreSlim slots, CancellationToken stoppingToken)
@@ -105,13 +105,13 @@ internal sealed class JobWorker(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            logger.LogInformation("Message {MessageId} handed back at shutdown.", message.MessageId);
+            LogHandedBack(logger, message.MessageId);
         }
         catch (Exception e)
         {
             // The processor already decided what to do with the job; this is a failure of that decision (e.g. storage
             // down while recording the outcome). The message stays and reappears after its visibility timeout.
-            logger.LogError(e, "Handling message {MessageId} failed; it will be delivered again.", message.MessageId);
+            LogHandlingFailed(logger, e, message.MessageId);
         }
         finally
         {
@@ -130,9 +130,27 @@ internal sealed class JobWorker(
             }
             catch (AgingPipeline.Contracts.PipelineException e)
             {
-                logger.LogWarning(e, "Storage is not reachable yet; retrying in 5 s.");
+                LogStorageNotReachable(logger, e);
                 await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} handed back at shutdown.")]
+    private static partial void LogHandedBack(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling message {MessageId} failed; it will be delivered again.")]
+    private static partial void LogHandlingFailed(ILogger logger, Exception exception, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving job messages failed; retrying in {Delay}.")]
+    private static partial void LogReceiveFailed(ILogger logger, Exception exception, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job worker started: {Concurrency} concurrent jobs; models served: {Models}.")]
+    private static partial void LogStarted(ILogger logger, int concurrency, IEnumerable<ServedModel> models);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job worker stopped.")]
+    private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage is not reachable yet; retrying in 5 s.")]
+    private static partial void LogStorageNotReachable(ILogger logger, Exception exception);
 }

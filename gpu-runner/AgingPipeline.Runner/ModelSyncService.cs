@@ -13,7 +13,7 @@ namespace AgingPipeline.Runner;
 /// just woke up for a job asking for the newest version scans a model root that already has it. It is bounded by
 /// <see cref="ModelSyncOptions.InitialSyncTimeout"/> and never fails the start: without storage the runner serves the
 /// models it shipped with. Off unless <c>ModelSync:Enabled</c> is true.</remarks>
-internal sealed class ModelSyncService(
+internal sealed partial class ModelSyncService(
     ModelBlobSync sync,
     ModelRepository repository,
     IOptions<ModelSyncOptions> options,
@@ -36,11 +36,11 @@ internal sealed class ModelSyncService(
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("The first model sync did not finish within {Timeout}; starting with the models on disk.", settings.InitialSyncTimeout);
+            LogFirstSyncTimedOut(logger, settings.InitialSyncTimeout);
         }
         catch (Exception e) when (e is PipelineException or IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning(e, "The first model sync failed; starting with the models on disk.");
+            LogFirstSyncFailed(logger, e);
         }
     }
 
@@ -57,7 +57,7 @@ internal sealed class ModelSyncService(
         {
             return;
         }
-        logger.LogInformation("Model sync on: the models container → {Root} every {Interval}.", sync.Root, settings.Interval);
+        LogSyncOn(logger, sync.Root, settings.Interval);
         using var timer = new PeriodicTimer(settings.Interval);
         try
         {
@@ -85,7 +85,7 @@ internal sealed class ModelSyncService(
         }
         catch (Exception e) when (e is PipelineException or IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning(e, "Model sync failed; retrying in {Interval}.", options.Value.Interval);
+            LogSyncFailed(logger, e, options.Value.Interval);
         }
     }
 
@@ -93,15 +93,31 @@ internal sealed class ModelSyncService(
     {
         foreach (var pending in result.Pending)
         {
-            logger.LogDebug("Model not taken yet: {Pending}", pending);
+            LogNotTakenYet(logger, pending);
         }
         if (result.Changed)
         {
-            logger.LogInformation("Model sync: downloaded {Downloaded}; removed {Removed}.",
-                result.Downloaded.Count == 0 ? "none" : string.Join(", ", result.Downloaded),
-                result.Removed.Count == 0 ? "none" : string.Join(", ", result.Removed));
+            LogSynced(logger, result.Downloaded.Count == 0 ? "none" : string.Join(", ", result.Downloaded), result.Removed.Count == 0 ? "none" : string.Join(", ", result.Removed));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The first model sync failed; starting with the models on disk.")]
+    private static partial void LogFirstSyncFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The first model sync did not finish within {Timeout}; starting with the models on disk.")]
+    private static partial void LogFirstSyncTimedOut(ILogger logger, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Model not taken yet: {Pending}")]
+    private static partial void LogNotTakenYet(ILogger logger, string pending);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model sync failed; retrying in {Interval}.")]
+    private static partial void LogSyncFailed(ILogger logger, Exception exception, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model sync on: the models container → {Root} every {Interval}.")]
+    private static partial void LogSyncOn(ILogger logger, string root, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model sync: downloaded {Downloaded}; removed {Removed}.")]
+    private static partial void LogSynced(ILogger logger, string downloaded, string removed);
 }
 
 /// <summary>Registers the model sync.</summary>

@@ -11,7 +11,7 @@ namespace AgingPipeline.Runner;
 /// <see cref="Interval"/> and the callback reports the last values read. The job queue length is the number KEDA scales
 /// the runners on; a growing poison queue is the number to alert on. With zero replicas nothing reports, which is
 /// itself the statement that the job queue is below the activation threshold.</remarks>
-internal sealed class QueueLengthMonitor : BackgroundService
+internal sealed partial class QueueLengthMonitor : BackgroundService
 {
     /// <summary>Time between two reads.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
@@ -67,13 +67,13 @@ internal sealed class QueueLengthMonitor : BackgroundService
         catch (RequestFailedException e)
         {
             // No permission or no queue: report nothing rather than a wrong number.
-            _logger.LogDebug(e, "Could not read the length of queue {Queue}.", queue.Name);
+            LogQueueLengthUnreadable(_logger, e, queue.Name);
             return -1;
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            _logger.LogDebug(e, "Could not read the length of queue {Queue}.", queue.Name);
+            LogQueueLengthUnreadable(_logger, e, queue.Name);
             return -1;
         }
     }
@@ -89,4 +89,7 @@ internal sealed class QueueLengthMonitor : BackgroundService
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the length of queue {Queue}.")]
+    private static partial void LogQueueLengthUnreadable(ILogger logger, Exception exception, string queue);
 }

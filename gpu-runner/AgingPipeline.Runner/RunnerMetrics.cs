@@ -20,6 +20,7 @@ public sealed class RunnerMetrics
     private long _outputs;
     private long _inFlight;
 
+    /// <summary>Creates the counters and registers the in-flight gauge.</summary>
     public RunnerMetrics()
     {
         PipelineTelemetry.Meter.CreateObservableGauge("aging.runner.jobs_in_flight", () => Interlocked.Read(ref _inFlight), "{job}", "Jobs being processed.");
@@ -28,16 +29,22 @@ public sealed class RunnerMetrics
     /// <summary>When the runner started.</summary>
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
 
+    /// <summary>Jobs that succeeded since the runner started.</summary>
     public long Succeeded => Interlocked.Read(ref _succeeded);
 
+    /// <summary>Jobs that failed for good since the runner started.</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
+    /// <summary>Attempts handed back for another try since the runner started.</summary>
     public long Retried => Interlocked.Read(ref _retried);
 
+    /// <summary>Messages moved to the poison queue since the runner started.</summary>
     public long Poisoned => Interlocked.Read(ref _poisoned);
 
+    /// <summary>Aged images written since the runner started.</summary>
     public long Outputs => Interlocked.Read(ref _outputs);
 
+    /// <summary>Jobs being processed now.</summary>
     public long InFlight => Interlocked.Read(ref _inFlight);
 
     internal void JobStarted() => Interlocked.Increment(ref _inFlight);

@@ -6,6 +6,7 @@ namespace AgingPipeline.Contracts;
 /// holds the SHA-256 of the batch token, never the token.</remarks>
 public sealed record BatchRecord
 {
+    /// <summary>Version of the record's JSON shape.</summary>
     public int SchemaVersion { get; init; } = 1;
 
     /// <summary>The issued id (<see cref="BatchIds.New"/>).</summary>

@@ -3,11 +3,17 @@ namespace AgingPipeline.Contracts;
 /// <summary>Every container, queue and blob name of the pipeline, in one place.</summary>
 public static class BlobNames
 {
+    /// <summary>Where uploads are written; every new blob here is an upload.</summary>
     public const string UploadsContainer = "uploads";
+    /// <summary>Where the aged images and contact sheets are written.</summary>
     public const string AgedContainer = "aged";
+    /// <summary>Where the job and batch records live.</summary>
     public const string JobsContainer = "jobs";
+    /// <summary>Where model versions are published for the runners to sync.</summary>
     public const string ModelsContainer = "models";
+    /// <summary>The queue of jobs for the runners.</summary>
     public const string JobsQueue = "aging-jobs";
+    /// <summary>Where job messages go after too many failed deliveries.</summary>
     public const string PoisonQueue = "aging-jobs-poison";
 
     /// <summary><c>{jobId}.json</c> in the jobs container.</summary>
@@ -85,8 +91,12 @@ public static class BlobNames
 /// <summary>Formats the pipeline accepts, decided by content sniffing.</summary>
 public enum ImageFormat
 {
+    /// <summary>Not an image format the pipeline accepts.</summary>
     Unknown,
+    /// <summary>PNG.</summary>
     Png,
+    /// <summary>JPEG.</summary>
     Jpeg,
+    /// <summary>WebP.</summary>
     WebP,
 }

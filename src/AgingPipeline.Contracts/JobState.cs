@@ -4,9 +4,13 @@ namespace AgingPipeline.Contracts;
 /// processing (a new attempt after a crash); terminal states never change.</summary>
 public enum JobState
 {
+    /// <summary>Waiting in the queue for a runner.</summary>
     Queued,
+    /// <summary>A runner is ageing it.</summary>
     Processing,
+    /// <summary>The aged images are written.</summary>
     Succeeded,
+    /// <summary>It failed for good; the record says why.</summary>
     Failed,
 }
 

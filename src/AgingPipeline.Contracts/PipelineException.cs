@@ -5,6 +5,10 @@ namespace AgingPipeline.Contracts;
 /// callers can map <see cref="Code"/> to an HTTP status, a job record or an exit code.</summary>
 public sealed class PipelineException : Exception
 {
+    /// <summary>Creates the exception.</summary>
+    /// <param name="code">What went wrong, as a stable code.</param>
+    /// <param name="message">What went wrong, for people.</param>
+    /// <param name="innerException">The native or SDK exception it wraps, if any.</param>
     public PipelineException(PipelineErrorCode code, string message, Exception? innerException = null)
         : base(message, innerException)
     {

@@ -9,8 +9,11 @@ public static class UploadMetadata
 {
     /// <summary>Comma-separated target ages in years, e.g. <c>20,40,60</c>.</summary>
     public const string Ages = "ages";
+    /// <summary>The model's name; the configured default when absent.</summary>
     public const string Model = "model";
+    /// <summary>The model version; the newest served when absent.</summary>
     public const string ModelVersion = "modelversion";
+    /// <summary>The batch the upload belongs to; honoured only for batches the upload API issued.</summary>
     public const string BatchId = "batchid";
     /// <summary>Which part of the picture is aged: <c>auto</c>, <c>faces</c> or <c>whole</c> (see
     /// <see cref="AgingRegions"/>).</summary>

@@ -19,7 +19,7 @@ public sealed record DynamicBatcherOptions(int MaxBatch, TimeSpan MaxQueueDelay,
 /// and completes each request with its slice of the output. A failing batch fails exactly its own requests. When the
 /// channel is full, <see cref="InferAsync"/> waits, which slows the job consumers down instead of growing memory.
 /// A request cancelled before its batch starts is dropped from the batch.</remarks>
-public sealed class DynamicBatcher : IAsyncDisposable
+public sealed partial class DynamicBatcher : IAsyncDisposable
 {
     private readonly IBatchModel _model;
     private readonly DynamicBatcherOptions _options;
@@ -192,7 +192,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         catch (Exception e)
         {
             InferenceMetrics.Failures.Add(1, _modelTag);
-            _logger.LogWarning(e, "A batch of {Count} on {Model} failed.", n, _model.DisplayName);
+            LogBatchFailed(_logger, e, n, _model.DisplayName);
             var failure = e is PipelineException or OperationCanceledException
                 ? e
                 : new PipelineException(PipelineErrorCode.ModelFailed, $"Model {_model.DisplayName} failed: {e.Message}", e);
@@ -256,4 +256,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
         public TaskCompletionSource<float[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} on {Model} failed.")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count, string model);
 }

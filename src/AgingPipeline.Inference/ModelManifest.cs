@@ -10,22 +10,34 @@ namespace AgingPipeline.Inference;
 /// <see cref="ModelManifestValidator"/> can list every problem at once instead of stopping at the first.</remarks>
 public sealed record ModelManifest
 {
+    /// <summary>Version of the manifest's shape (1).</summary>
     public int? SchemaVersion { get; init; }
+    /// <summary>The model's name, e.g. <c>character-ager</c>; must equal its folder's name.</summary>
     public string? Name { get; init; }
 
     /// <summary>Positive integer, written as a string (a JSON number is accepted too).</summary>
     [JsonConverter(typeof(StringOrNumberConverter))]
     public string? Version { get; init; }
 
+    /// <summary>What the model does: one of the kinds in <see cref="ModelKinds"/>.</summary>
     public string? Kind { get; init; }
+    /// <summary>The ONNX file, relative to the version folder.</summary>
     public string? File { get; init; }
+    /// <summary>SHA-256 of the ONNX file, 64 hexadecimal digits; checked before a session is created.</summary>
     public string? Sha256 { get; init; }
+    /// <summary>The ONNX opset the file was exported with.</summary>
     public int? Opset { get; init; }
+    /// <summary>The image input.</summary>
     public ModelInputSpec? Input { get; init; }
+    /// <summary>The extra scalar inputs (ages), in the order the model takes them.</summary>
     public IReadOnlyList<ModelConditionSpec>? Conditions { get; init; }
+    /// <summary>The output.</summary>
     public ModelOutputSpec? Output { get; init; }
+    /// <summary>The largest batch the dynamic batcher may send.</summary>
     public int? MaxBatch { get; init; }
+    /// <summary>The licence the weights are published under.</summary>
     public string? Licence { get; init; }
+    /// <summary>What the model was trained on, in words.</summary>
     public string? TrainingData { get; init; }
 
     /// <summary>The head-crop template of a face-aware ager (<c>age-transform</c> only); without it the model runs on the
@@ -83,22 +95,34 @@ public sealed record ModelManifest
 /// <summary>The image input of a model.</summary>
 public sealed record ModelInputSpec
 {
+    /// <summary>The ONNX input's name.</summary>
     public string? Name { get; init; }
+    /// <summary>Tensor layout: <see cref="ModelKinds.LayoutNchw"/> or <see cref="ModelKinds.LayoutNhwc"/>.</summary>
     public string? Layout { get; init; }
+    /// <summary>Colour channels (3, RGB).</summary>
     public int? Channels { get; init; }
+    /// <summary>Input height in pixels.</summary>
     public int? Height { get; init; }
+    /// <summary>Input width in pixels.</summary>
     public int? Width { get; init; }
+    /// <summary>The [low, high] range pixel values are scaled to.</summary>
     public IReadOnlyList<double>? Range { get; init; }
 }
 
 /// <summary>An extra float32 [N, 1] input; the value fed is <c>years × scale</c>.</summary>
 public sealed record ModelConditionSpec
 {
+    /// <summary>The ONNX input's name.</summary>
     public string? Name { get; init; }
+    /// <summary>What the value means: <see cref="ModelKinds.TargetAgeRole"/> or <see cref="ModelKinds.SourceAgeRole"/>.</summary>
     public string? Role { get; init; }
+    /// <summary>The unit of the value before scaling (<c>years</c>).</summary>
     public string? Unit { get; init; }
+    /// <summary>The factor the value in <see cref="Unit"/> is multiplied by before it is fed.</summary>
     public double? Scale { get; init; }
+    /// <summary>The smallest value allowed, in <see cref="Unit"/>.</summary>
     public double? Min { get; init; }
+    /// <summary>The largest value allowed, in <see cref="Unit"/>.</summary>
     public double? Max { get; init; }
 }
 
@@ -108,9 +132,13 @@ public sealed record ModelCropSpec
 {
     /// <summary>Crop side in pixels; must equal the input's width and height.</summary>
     public int? Size { get; init; }
+    /// <summary>Where the left eye (as seen) sits in the crop, [x, y].</summary>
     public IReadOnlyList<float>? LeftEye { get; init; }
+    /// <summary>Where the right eye (as seen) sits in the crop, [x, y].</summary>
     public IReadOnlyList<float>? RightEye { get; init; }
+    /// <summary>Where the mouth centre sits in the crop, [x, y].</summary>
     public IReadOnlyList<float>? Mouth { get; init; }
+    /// <summary>The blend-back mask.</summary>
     public ModelCropMaskSpec? Mask { get; init; }
 
     /// <summary>The template, for a spec that passed <see cref="ModelManifestValidator.Validate"/>.</summary>
@@ -125,16 +153,23 @@ public sealed record ModelCropSpec
 /// <summary>The feathered ellipse through which an aged crop is blended back (fractions of the crop side).</summary>
 public sealed record ModelCropMaskSpec
 {
+    /// <summary>The ellipse's centre, [x, y].</summary>
     public IReadOnlyList<float>? Centre { get; init; }
+    /// <summary>The ellipse's half-axes, [x, y].</summary>
     public IReadOnlyList<float>? Radii { get; init; }
+    /// <summary>The width of the soft edge.</summary>
     public float? Feather { get; init; }
 }
 
 /// <summary>The output of a model.</summary>
 public sealed record ModelOutputSpec
 {
+    /// <summary>The ONNX output's name.</summary>
     public string? Name { get; init; }
+    /// <summary>What the output holds: <see cref="ModelKinds.ResidualOutput"/>, <see cref="ModelKinds.ImageOutput"/> or
+    /// <see cref="ModelKinds.AgeYearsOutput"/>.</summary>
     public string? Kind { get; init; }
+    /// <summary>The [low, high] range of the output values.</summary>
     public IReadOnlyList<double>? Range { get; init; }
 }
 

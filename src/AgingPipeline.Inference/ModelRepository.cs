@@ -19,7 +19,7 @@ namespace AgingPipeline.Inference;
 /// until it validates. A version whose folder disappears or changes is taken out of service; its queued requests are
 /// still run before its session is released.</para>
 /// </remarks>
-public sealed class ModelRepository : IAsyncDisposable
+public sealed partial class ModelRepository : IAsyncDisposable
 {
     private const string ManifestFileName = "model.json";
 
@@ -116,7 +116,7 @@ public sealed class ModelRepository : IAsyncDisposable
         }
         foreach (var old in retired)
         {
-            _logger.LogInformation("Retiring model {Model}/{Version}.", old.Name, old.Version);
+            LogRetiring(_logger, old.Name, old.Version);
             await old.DisposeAsync().ConfigureAwait(false);
         }
         if (changed)
@@ -155,7 +155,7 @@ public sealed class ModelRepository : IAsyncDisposable
         {
             if (!_rootMissingLogged)
             {
-                _logger.LogWarning("The model repository {Root} does not exist; no model is served.", Root);
+                LogRootMissing(_logger, Root);
                 _rootMissingLogged = true;
             }
         }
@@ -197,14 +197,13 @@ public sealed class ModelRepository : IAsyncDisposable
                         _failures.Remove(key);
                         served.Add(model);
                         entries.Add(new ModelEntry(name, version, versionDir, model.Kind, true, model.ExecutionProvider, []));
-                        _logger.LogInformation("Serving model {Model}/{Version} ({Kind}) from {Directory} on {Provider}.",
-                            name, version, model.Kind, versionDir, model.ExecutionProvider);
+                        LogServing(_logger, name, version, model.Kind, versionDir, model.ExecutionProvider);
                     }
                     else
                     {
                         _failures[key] = (fingerprint, problems, kind);
                         entries.Add(new ModelEntry(name, version, versionDir, kind, false, null, problems));
-                        _logger.LogWarning("Skipping model folder {Directory}: {Problems}", versionDir, string.Join(" ", problems));
+                        LogSkipping(_logger, versionDir, string.Join(" ", problems));
                     }
                 }
             }
@@ -324,7 +323,7 @@ public sealed class ModelRepository : IAsyncDisposable
         return string.Join('|', parts);
     }
 
-    private static IEnumerable<string> SortedSubdirectories(string directory)
+    private static List<string> SortedSubdirectories(string directory)
     {
         try
         {
@@ -342,4 +341,16 @@ public sealed class ModelRepository : IAsyncDisposable
     {
         public static Snapshot Empty { get; } = new([], [], null);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retiring model {Model}/{Version}.")]
+    private static partial void LogRetiring(ILogger logger, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The model repository {Root} does not exist; no model is served.")]
+    private static partial void LogRootMissing(ILogger logger, string root);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {Model}/{Version} ({Kind}) from {Directory} on {Provider}.")]
+    private static partial void LogServing(ILogger logger, string model, string version, string kind, string directory, string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipping model folder {Directory}: {Problems}")]
+    private static partial void LogSkipping(ILogger logger, string directory, string problems);
 }

@@ -7,7 +7,7 @@ namespace AgingPipeline.Inference;
 /// <summary>Scans the <see cref="ModelRepository"/> at start and every <see cref="InferenceOptions.RescanInterval"/>.</summary>
 /// <remarks>A failed scan (e.g. the model share is briefly unreachable) is logged and retried at the next tick; it
 /// never stops the host, and models already served stay served.</remarks>
-public sealed class ModelRepositoryService(ModelRepository repository, IOptions<InferenceOptions> options, ILogger<ModelRepositoryService> logger)
+public sealed partial class ModelRepositoryService(ModelRepository repository, IOptions<InferenceOptions> options, ILogger<ModelRepositoryService> logger)
     : BackgroundService
 {
     /// <inheritdoc />
@@ -26,7 +26,7 @@ public sealed class ModelRepositoryService(ModelRepository repository, IOptions<
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                logger.LogError(e, "Scanning the model repository {Root} failed; retrying at the next interval.", repository.Root);
+                LogScanFailed(logger, e, repository.Root);
             }
             if (interval <= TimeSpan.Zero)
             {
@@ -43,4 +43,7 @@ public sealed class ModelRepositoryService(ModelRepository repository, IOptions<
         }
         while (!stoppingToken.IsCancellationRequested);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Scanning the model repository {Root} failed; retrying at the next interval.")]
+    private static partial void LogScanFailed(ILogger logger, Exception exception, string root);
 }

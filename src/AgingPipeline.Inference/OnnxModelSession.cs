@@ -13,7 +13,7 @@ namespace AgingPipeline.Inference;
 /// <c>Terminate</c> flag is raised by the cancellation token. Native failures are wrapped as
 /// <see cref="PipelineErrorCode.ModelFailed"/> (at run time) or <see cref="PipelineErrorCode.InvalidModel"/> (at load).
 /// </remarks>
-internal sealed class OnnxModelSession : IDisposable
+internal sealed partial class OnnxModelSession : IDisposable
 {
     private const string CudaProvider = "CUDAExecutionProvider";
     private const string TensorRtProvider = "TensorrtExecutionProvider";
@@ -95,8 +95,7 @@ internal sealed class OnnxModelSession : IDisposable
             {
                 result.WarmUp();
             }
-            logger.LogInformation("Loaded model {Model} ({Kind}, {Width}×{Height}, max batch {MaxBatch}) on {Provider}.",
-                label, manifest.Kind, manifest.Input!.Width, manifest.Input.Height, maxBatch, provider);
+            LogLoaded(logger, label, manifest.Kind, manifest.Input!.Width, manifest.Input.Height, maxBatch, provider);
             return result;
         }
         catch
@@ -239,8 +238,7 @@ internal sealed class OnnxModelSession : IDisposable
         {
             return true;
         }
-        logger.LogWarning("{Provider} was requested for {Model} but this ONNX Runtime build has only {Providers}; {Fallback}.",
-            what, label, string.Join(", ", available), fallback);
+        LogProviderMissing(logger, what, label, string.Join(", ", available), fallback);
         return false;
     }
 
@@ -266,7 +264,7 @@ internal sealed class OnnxModelSession : IDisposable
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning(e, "The TensorRT execution provider could not be started for {Model}; trying CUDA.", label);
+            LogTensorRtFailed(logger, e, label);
             return "CPU";
         }
     }
@@ -284,7 +282,7 @@ internal sealed class OnnxModelSession : IDisposable
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
         {
-            logger.LogWarning(e, "The CUDA execution provider could not be started for {Model} (device {Device}); running on the CPU.", label, deviceId);
+            LogCudaFailed(logger, e, label, deviceId);
             return "CPU";
         }
     }
@@ -297,4 +295,16 @@ internal sealed class OnnxModelSession : IDisposable
 
     internal static PipelineException Invalid(string label, IReadOnlyList<string> problems) =>
         new(PipelineErrorCode.InvalidModel, $"Model {label} is invalid: " + string.Join(" ", problems.Select((p, i) => $"({i + 1}) {p}")));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The CUDA execution provider could not be started for {Model} (device {Device}); running on the CPU.")]
+    private static partial void LogCudaFailed(ILogger logger, Exception exception, string model, int device);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {Model} ({Kind}, {Width}×{Height}, max batch {MaxBatch}) on {Provider}.")]
+    private static partial void LogLoaded(ILogger logger, string model, string? kind, int? width, int? height, int maxBatch, string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Provider} was requested for {Model} but this ONNX Runtime build has only {Providers}; {Fallback}.")]
+    private static partial void LogProviderMissing(ILogger logger, string provider, string model, string providers, string fallback);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The TensorRT execution provider could not be started for {Model}; trying CUDA.")]
+    private static partial void LogTensorRtFailed(ILogger logger, Exception exception, string model);
 }

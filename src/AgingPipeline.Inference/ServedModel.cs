@@ -29,6 +29,9 @@ public sealed class ServedModel : IAsyncDisposable
     /// <summary>The version, as written in the manifest.</summary>
     public string Version => Manifest.Version!;
 
+    /// <summary><c>name/version</c>, as logs and messages show a model.</summary>
+    public override string ToString() => $"{Name}/{Version}";
+
     /// <summary>The version as a number (for ordering).</summary>
     public int VersionNumber => Manifest.VersionNumber;
 

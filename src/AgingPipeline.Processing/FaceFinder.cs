@@ -24,7 +24,7 @@ namespace AgingPipeline.Processing;
 /// only one network survives. Candidates are merged in image pixels because each network letterboxes at its own
 /// size.</para>
 /// </remarks>
-public sealed class FaceFinder
+public sealed partial class FaceFinder
 {
     private readonly ModelRepository _models;
     private readonly FaceOptions _options;
@@ -61,13 +61,12 @@ public sealed class FaceFinder
         {
             if (!_models.TryGet(name, null, out var model))
             {
-                _logger.LogDebug("Face detector {Model} is not served; trying the next.", name);
+                LogDetectorNotServed(_logger, name);
                 continue;
             }
             if (model.Detector is null)
             {
-                _logger.LogWarning("Model {Model}/{Version} is listed in {Section}:{Option} but is an {Kind}, not a face detector.",
-                    model.Name, model.Version, FaceOptions.SectionName, nameof(FaceOptions.Detectors), model.Kind);
+                LogNotAFaceDetector(_logger, model.Name, model.Version, FaceOptions.SectionName, nameof(FaceOptions.Detectors), model.Kind);
                 continue;
             }
             served++;
@@ -145,4 +144,10 @@ public sealed class FaceFinder
         var output = await network.Batcher.InferAsync(tensor, ReadOnlyMemory<float>.Empty, cancellationToken).ConfigureAwait(false);
         return [.. network.Decoder.Decode(output, minScore, iou).Select(c => c.MapToImage(box.Size, box.ScaleX, box.ScaleY, box.OffsetX, box.OffsetY))];
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Face detector {Model} is not served; trying the next.")]
+    private static partial void LogDetectorNotServed(ILogger logger, string model);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model}/{Version} is listed in {Section}:{Option} but is an {Kind}, not a face detector.")]
+    private static partial void LogNotAFaceDetector(ILogger logger, string model, string version, string section, string option, string kind);
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -47,7 +46,7 @@ public sealed record ModelSyncResult(IReadOnlyList<string> Downloaded, IReadOnly
 /// through AgingPipeline.Inference's manifest types: Storage references Contracts only, and Inference stays free of the
 /// Azure SDK. Everything else in the manifest is the model repository's to validate when it loads the version.</para>
 /// </remarks>
-public sealed class ModelBlobSync : IDisposable
+public sealed partial class ModelBlobSync : IDisposable
 {
     private const string ManifestFileName = "model.json";
     private const string DefaultModelFileName = "model.onnx";
@@ -145,7 +144,7 @@ public sealed class ModelBlobSync : IDisposable
                 }
                 File.Delete(path);
                 removed.Add(key);
-                _logger.LogInformation("Model {Model}/{Version} was removed from the models container; deleted its local copy.", name, version);
+                LogRemoved(_logger, name, version);
             }
         }
         return new ModelSyncResult(downloaded, removed, pending);
@@ -196,7 +195,7 @@ public sealed class ModelBlobSync : IDisposable
             if (LocalManifestIdentity(target) is { } localIdentity && string.Equals(localIdentity, manifest.Identity, StringComparison.OrdinalIgnoreCase))
             {
                 WriteRecord(version.Key, new SyncRecord(fingerprint, Downloaded: false, DateTimeOffset.UtcNow));
-                _logger.LogInformation("Model {Model}/{Version} in the models container is the one already on disk; adopted it.", version.Name, version.Version);
+                LogAdopted(_logger, version.Name, version.Version);
                 return null;
             }
         }
@@ -233,8 +232,7 @@ public sealed class ModelBlobSync : IDisposable
         }
         WriteRecord(version.Key, new SyncRecord(fingerprint, Downloaded: true, DateTimeOffset.UtcNow));
         _rejected.Remove(version.Key);
-        _logger.LogInformation("Downloaded model {Model}/{Version} ({Bytes} bytes, SHA-256 verified) into {Directory}.",
-            version.Name, version.Version, totalBytes, target);
+        LogDownloaded(_logger, version.Name, version.Version, totalBytes, target);
         return string.Empty;
     }
 
@@ -256,7 +254,7 @@ public sealed class ModelBlobSync : IDisposable
     private string Reject(RemoteVersion version, string reason)
     {
         _rejected[version.Key] = version.Fingerprint;
-        _logger.LogWarning("Model {Model}/{Version} in the models container is not taken: {Reason}", version.Name, version.Version, reason);
+        LogNotTaken(_logger, version.Name, version.Version, reason);
         return reason;
     }
 
@@ -550,6 +548,18 @@ public sealed class ModelBlobSync : IDisposable
         /// <summary>The ETags of every file: any re-upload changes it.</summary>
         public string Fingerprint => string.Join('|', Files.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => $"{f.Name}:{f.ETag}"));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}/{Version} in the models container is the one already on disk; adopted it.")]
+    private static partial void LogAdopted(ILogger logger, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Downloaded model {Model}/{Version} ({Bytes} bytes, SHA-256 verified) into {Directory}.")]
+    private static partial void LogDownloaded(ILogger logger, string model, string version, long bytes, string directory);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model}/{Version} in the models container is not taken: {Reason}")]
+    private static partial void LogNotTaken(ILogger logger, string model, string version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}/{Version} was removed from the models container; deleted its local copy.")]
+    private static partial void LogRemoved(ILogger logger, string model, string version);
 }
 
 /// <summary>What the sync reads of a manifest (<see cref="ModelBlobSync.TryReadManifest"/>).</summary>

@@ -17,7 +17,7 @@ namespace AgingPipeline.Storage;
 /// what the runner and the function app write.</para>
 /// <para>The SDK retry policy is disabled; <see cref="StorageResilience"/> owns retries.</para>
 /// </remarks>
-public sealed class StorageClients
+public sealed partial class StorageClients
 {
     /// <summary>Creates the clients.</summary>
     /// <param name="options">Validated storage options.</param>
@@ -48,10 +48,10 @@ public sealed class StorageClients
             var message = args.ReceivedMessage;
             if (message is null)
             {
-                logger.LogWarning("Queue {Queue} holds a message that is not base64 (seen while peeking).", args.Queue.Name);
+                LogPeekedNotBase64(logger, args.Queue.Name);
                 return;
             }
-            logger.LogError("Queue {Queue}: message {MessageId} is not base64-encoded; moving it to the poison queue.", args.Queue.Name, message.MessageId);
+            LogNotBase64(logger, args.Queue.Name, message.MessageId);
             if (poisonQueue is not null && !string.Equals(args.Queue.Name, BlobNames.PoisonQueue, StringComparison.Ordinal))
             {
                 await poisonQueue.SendMessageAsync(message.Body, cancellationToken: args.CancellationToken).ConfigureAwait(false);
@@ -140,4 +140,10 @@ public sealed class StorageClients
         retry.MaxRetries = 0;
         retry.NetworkTimeout = options.NetworkTimeout;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Queue {Queue}: message {MessageId} is not base64-encoded; moving it to the poison queue.")]
+    private static partial void LogNotBase64(ILogger logger, string queue, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue} holds a message that is not base64 (seen while peeking).")]
+    private static partial void LogPeekedNotBase64(ILogger logger, string queue);
 }

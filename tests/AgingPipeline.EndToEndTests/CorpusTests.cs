@@ -39,10 +39,10 @@ public sealed class CorpusTests(CorpusStackFixture fixture, ITestOutputHelper ou
         // Storage path: the blob written straight into uploads, under its corpus path (names are never trusted).
         var storageWatch = Stopwatch.StartNew();
         var storageJobs = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (file, _) =>
+        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (file, cancellationToken) =>
         {
             var blob = "corpus/" + Path.GetRelativePath(root, file).Replace('\\', '/');
-            storageJobs[await stack.PutUploadAsync(blob, await File.ReadAllBytesAsync(file), new Dictionary<string, string> { [UploadMetadata.Ages] = agesText })] = file;
+            storageJobs[await stack.PutUploadAsync(blob, await File.ReadAllBytesAsync(file, cancellationToken), new Dictionary<string, string> { [UploadMetadata.Ages] = agesText })] = file;
         });
         var storageRecords = await stack.WaitForJobsAsync(storageJobs.Keys.ToArray(), TimeSpan.FromMinutes(RepoPaths.LongRun ? 60 : 8));
         storageWatch.Stop();

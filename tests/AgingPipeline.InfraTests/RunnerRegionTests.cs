@@ -135,7 +135,7 @@ public sealed class RunnerRegionTests : IAsyncLifetime
     {
         public List<AgingRegion> Regions { get; } = [];
 
-        public IJobAger? Inner { get; set; }
+        public ImageJobAger? Inner { get; set; }
 
         public async Task<AgingResult> AgeAsync(
             ReadOnlyMemory<byte> input, IReadOnlyList<int> ages, ServedModel model, AgingRegion region, bool contactSheetPreviews,

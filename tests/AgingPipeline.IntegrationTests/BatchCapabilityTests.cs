@@ -31,7 +31,7 @@ public sealed class BatchCapabilityTests(PipelineFixture fixture) : IClassFixtur
         return form;
     }
 
-    private async Task<JsonElement> AcceptedAsync(HttpResponseMessage response)
+    private static async Task<JsonElement> AcceptedAsync(HttpResponseMessage response)
     {
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         return await response.Content.ReadFromJsonAsync<JsonElement>();

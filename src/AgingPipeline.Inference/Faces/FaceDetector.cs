@@ -8,7 +8,7 @@ namespace AgingPipeline.Inference.Faces;
 /// <remarks>Loading is all or nothing: if any network fails its hash, graph or warm-up check, the networks already
 /// loaded are disposed and the version is not served. Owned by <see cref="ServedModel"/>; disposing drains every
 /// batcher before releasing the sessions.</remarks>
-public sealed class FaceDetector : IAsyncDisposable
+public sealed partial class FaceDetector : IAsyncDisposable
 {
     private FaceDetector(ModelManifest manifest, IReadOnlyList<FaceDetectorNetwork> networks)
     {
@@ -78,8 +78,7 @@ public sealed class FaceDetector : IAsyncDisposable
         foreach (var network in networks)
         {
             network.AttachBatcher(batcherFactory(network));
-            logger.LogInformation("Loaded face detector network {Network} ({Side}², {Anchors} anchors, max batch {MaxBatch}) on {Provider}.",
-                network.DisplayName, network.Side, network.Decoder.AnchorCount, network.MaxBatch, network.ExecutionProvider);
+            LogLoadedNetwork(logger, network.DisplayName, network.Side, network.Decoder.AnchorCount, network.MaxBatch, network.ExecutionProvider);
         }
         return new FaceDetector(manifest, networks);
     }
@@ -96,4 +95,7 @@ public sealed class FaceDetector : IAsyncDisposable
             network.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded face detector network {Network} ({Side}², {Anchors} anchors, max batch {MaxBatch}) on {Provider}.")]
+    private static partial void LogLoadedNetwork(ILogger logger, string network, int side, int anchors, int maxBatch, string provider);
 }

@@ -171,7 +171,7 @@ public sealed class DynamicBatcherTests
     private static float[] C(float value) => [value];
 
     /// <summary>A two-float "model" that returns image + condition and records batch sizes; it can be held on a gate.</summary>
-    private sealed class RecordingModel(int maxBatch) : IBatchModel
+    private sealed class RecordingModel(int maxBatch) : IBatchModel, IDisposable
     {
         private readonly ConcurrentQueue<int> _sizes = new();
         private readonly SemaphoreSlim _runs = new(0);
@@ -193,6 +193,12 @@ public sealed class DynamicBatcherTests
 
         public void Block() => _gate.Reset();
 
+        public void Dispose()
+        {
+            _runs.Dispose();
+            _gate.Dispose();
+        }
+
         public void Release() => _gate.Set();
 
         public async Task WaitForRunsAsync(int count)
@@ -207,7 +213,7 @@ public sealed class DynamicBatcherTests
         {
             _sizes.Enqueue(batch);
             _runs.Release();
-            Assert.True(_gate.Wait(TimeSpan.FromSeconds(10)), "the test never released the model");
+            Assert.True(_gate.Wait(TimeSpan.FromSeconds(10), cancellationToken), "the test never released the model");
             if (FailWhenConditionIs is { } poison && conditions.Span.Contains(poison))
             {
                 throw new PipelineException(PipelineErrorCode.ModelFailed, $"Model {DisplayName} failed on purpose.");
