@@ -28,7 +28,10 @@ public sealed class InputLimits
     public const int PrefixBytes = 64 * 1024;
 
     /// <summary>Largest accepted file in bytes (default 50 MiB).</summary>
-    /// <remarks>Bounds storage cost, download time and the memory that holds the compressed bytes.</remarks>
+    /// <remarks>Bounds storage cost, the runner's download time and the memory that holds the compressed bytes while
+    /// it decodes. The function app's memory does not bound it: OnImageUploaded receives the BlobCreated event (a few
+    /// hundred bytes) and reads only the first <see cref="PrefixBytes"/> of the blob, and the upload API stages a file
+    /// in blocks; nothing holds a whole upload outside the runner.</remarks>
     public long MaxBytes { get; set; } = 50L * 1024 * 1024;
 
     /// <summary>Largest accepted width × height (default 40 megapixels).</summary>

@@ -76,8 +76,10 @@ public sealed class JobStore
     /// <summary>Creates a record unless one with the same job id exists.</summary>
     /// <param name="record">The new record.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>True when this call created it; false when it existed already (nothing was written).</returns>
-    public async Task<bool> TryCreateAsync(JobRecord record, CancellationToken cancellationToken = default)
+    /// <returns>The new record's ETag when this call created it; null when it existed already (nothing was written).</returns>
+    /// <remarks>The ETag comes from the create's own response, so the creator's next change is one
+    /// <see cref="TryReplaceAsync"/> (<c>If-Match</c>) with no read in between.</remarks>
+    public async Task<ETag?> TryCreateAsync(JobRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         var blob = RecordBlob(record.JobId);
@@ -86,23 +88,23 @@ public sealed class JobStore
     }
 
     /// <summary>Writes a JSON blob only if no blob of that name exists (If-None-Match: *).</summary>
-    /// <returns>True when this call created it; false when the name is taken (nothing was written).</returns>
-    private async Task<bool> TryCreateBlobAsync(BlobClient blob, BinaryData content, string operation, CancellationToken cancellationToken) =>
+    /// <returns>The new blob's ETag when this call created it; null when the name is taken (nothing was written).</returns>
+    private async Task<ETag?> TryCreateBlobAsync(BlobClient blob, BinaryData content, string operation, CancellationToken cancellationToken) =>
         await _pipeline.ExecuteStorageAsync(
             static async (s, ct) =>
             {
                 try
                 {
-                    await s.blob.UploadAsync(s.content, new BlobUploadOptions
+                    Response<BlobContentInfo> response = await s.blob.UploadAsync(s.content, new BlobUploadOptions
                     {
                         HttpHeaders = s_jsonHeaders,
                         Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
                     }, ct).ConfigureAwait(false);
-                    return true;
+                    return (ETag?)response.Value.ETag;
                 }
                 catch (RequestFailedException ex) when (IsAlreadyExists(ex))
                 {
-                    return false;
+                    return null;
                 }
             },
             (blob, content),
@@ -214,7 +216,7 @@ public sealed class JobStore
         EnsureWellFormed(record.BatchId, nameof(record));
         var blob = _jobs.GetBlobClient(BlobNames.BatchRecord(record.BatchId));
         var content = BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(record, ContractsJsonContext.Default.BatchRecord));
-        return await TryCreateBlobAsync(blob, content, $"create batch record {record.BatchId}", cancellationToken).ConfigureAwait(false);
+        return await TryCreateBlobAsync(blob, content, $"create batch record {record.BatchId}", cancellationToken).ConfigureAwait(false) is not null;
     }
 
     /// <summary>Reads a batch record.</summary>

@@ -234,7 +234,7 @@ public sealed class FaultTests(FaultStackFixture fixture, ITestOutputHelper outp
             var now = DateTimeOffset.UtcNow;
             // What the first delivery leaves while it is still between its two writes: a queued record without
             // EnqueuedAt, and no message yet.
-            Assert.True(await stack.Jobs.TryCreateAsync(new JobRecord
+            Assert.NotNull(await stack.Jobs.TryCreateAsync(new JobRecord
             {
                 JobId = jobId, State = JobState.Queued, InputContainer = BlobNames.UploadsContainer, InputBlob = blob, InputETag = eTag,
                 OriginalName = "character.png", TargetAges = [45], ModelName = stack.ModelName, CreatedAt = now, UpdatedAt = now + TimeSpan.FromHours(1),

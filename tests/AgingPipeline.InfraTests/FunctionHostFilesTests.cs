@@ -40,7 +40,7 @@ public sealed partial class FunctionHostFilesTests(FunctionHandlerRoutes handler
         Assert.Equal(assemblyName, host["customHandler"]!["description"]!["defaultExecutablePath"]!.GetValue<string>());
         Assert.True(host["customHandler"]!["enableProxyingHttpRequest"]!.GetValue<bool>());
         Assert.Equal("Microsoft.Azure.Functions.ExtensionBundle", host["extensionBundle"]!["id"]!.GetValue<string>());
-        // Flex Consumption requires bundle 4.x for non-.NET apps; the Event Grid blob trigger needs it too.
+        // Flex Consumption requires bundle 4.x for non-.NET apps; it also brings the Event Grid trigger of OnImageUploaded.
         Assert.StartsWith("[4.", host["extensionBundle"]!["version"]!.GetValue<string>(), StringComparison.Ordinal);
         // Routes in function.json carry their own "api/" prefix.
         Assert.Equal(string.Empty, host["extensions"]!["http"]!["routePrefix"]!.GetValue<string>());
@@ -110,11 +110,16 @@ public sealed partial class FunctionHostFilesTests(FunctionHandlerRoutes handler
     }
 
     [Fact]
-    public void OnImageUploaded_is_the_event_grid_blob_trigger_on_uploads_that_the_event_subscription_targets()
+    public void OnImageUploaded_is_the_event_grid_trigger_that_the_event_subscription_targets_and_has_no_blob_binding()
     {
-        var trigger = Assert.Single(Bindings("OnImageUploaded"), b => b["type"]!.GetValue<string>() == "blobTrigger");
-        Assert.Equal($"{BlobNames.UploadsContainer}/{{name}}", trigger["path"]!.GetValue<string>());
-        Assert.Equal("EventGrid", trigger["source"]!.GetValue<string>());
+        // The event, not the blob: no blob trigger or blob input (either would make the host download the upload).
+        var bindings = Bindings("OnImageUploaded");
+        var trigger = Assert.Single(bindings);
+        Assert.Equal("eventGridTrigger", trigger["type"]!.GetValue<string>());
+        Assert.Equal("in", trigger["direction"]!.GetValue<string>());
+        Assert.Equal(AgingPipeline.Functions.Apis.TriggersApi.UploadBindingName, trigger["name"]!.GetValue<string>());
+        Assert.Equal(new AgingPipeline.EventPump.EventPumpOptions().BindingName, trigger["name"]!.GetValue<string>());
+        Assert.Null(trigger["dataType"]);
         var eventGrid = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "modules", "event-grid.bicep"));
         Assert.Contains("param functionName string = 'OnImageUploaded'", eventGrid, StringComparison.Ordinal);
         Assert.Contains("var uploadsContainer = 'uploads'", eventGrid, StringComparison.Ordinal);

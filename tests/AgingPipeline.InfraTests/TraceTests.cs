@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using AgingPipeline.Contracts;
-using AgingPipeline.EventPump;
 using AgingPipeline.Inference;
 using AgingPipeline.IntegrationTests.Infrastructure;
 using AgingPipeline.Runner;
@@ -67,18 +66,16 @@ public sealed class TraceTests : IAsyncLifetime
         {
             Metadata = new Dictionary<string, string> { [UploadMetadata.Ages] = "30,60", [UploadMetadata.Model] = Model },
         });
-        var eTag = (await blob.GetPropertiesAsync()).Value.ETag;
 
         // The Functions host's own span for the invocation: the handler receives it as traceparent.
         var hostSpan = new Activity("Functions host: OnImageUploaded").SetIdFormat(ActivityIdFormat.W3C).Start();
         hostSpan.Stop();
 
-        // 1. The function app, as the host calls it for the Event Grid blob trigger.
+        // 1. The function app, as the host calls it for the BlobCreated event (eventGridTrigger).
         await using (var functionApp = new FunctionApp(_azurite!.ConnectionString))
         {
             var client = functionApp.CreateClient();
-            using var request = await BlobTriggerPayload.CreateRequestAsync(blob, eTag, client.BaseAddress!, "OnImageUploaded", "upload")
-                ?? throw new InvalidOperationException("The upload vanished.");
+            using var request = await HostInvocations.BlobCreatedRequestAsync(blob, client.BaseAddress!);
             request.Headers.Add("traceparent", hostSpan.Id);
             using var response = await client.SendAsync(request);
             Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());

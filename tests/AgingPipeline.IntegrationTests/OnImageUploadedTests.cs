@@ -143,19 +143,36 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
         Assert.Empty(await fixture.MessagesForAsync(jobId));
     }
 
+    /// <summary>An event in the Event Grid schema as Azure Storage publishes it, for a blob of this Azurite.</summary>
+    private string EventJson(string blobName, string? eTag, string eventType = "Microsoft.Storage.BlobCreated", string container = BlobNames.UploadsContainer)
+    {
+        var url = new Uri(fixture.Clients.BlobService.Uri, $"{container}/{Uri.EscapeDataString(blobName).Replace("%2F", "/", StringComparison.Ordinal)}");
+        return JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["topic"] = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
+            ["subject"] = $"/blobServices/default/containers/{container}/blobs/{blobName}",
+            ["eventType"] = eventType,
+            ["eventTime"] = "2026-12-05T12:00:00.0000000Z",
+            ["id"] = Guid.NewGuid().ToString(),
+            ["data"] = new Dictionary<string, object?>
+            {
+                ["api"] = "PutBlob", ["clientRequestId"] = Guid.NewGuid().ToString(), ["requestId"] = Guid.NewGuid().ToString(),
+                ["eTag"] = eTag?.Trim('"'), ["contentType"] = "image/png", ["contentLength"] = 1234, ["blobType"] = "BlockBlob",
+                ["url"] = url.ToString(), ["sequencer"] = "0000000000000000000000000000000000000000000000000000000000000001",
+            },
+            ["dataVersion"] = "",
+            ["metadataVersion"] = "1",
+        });
+    }
+
     [Fact]
-    public async Task A_hand_written_host_payload_with_double_encoded_strings_and_an_empty_etag_object_is_understood()
+    public async Task A_hand_written_event_passed_as_a_doubly_encoded_string_is_understood()
     {
         var blobName = $"{PipelineFixture.Unique("host")}/hand made.png";
         var etag = await fixture.PutUploadAsync(blobName, TestImages.Png());
-        var blob = fixture.Clients.Uploads.GetBlobClient(blobName);
-        var data = "{\"upload\":\"" + Convert.ToBase64String(TestImages.Png()) + "\"}";
-        var metadata = "{\"Uri\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(blob.Uri.ToString()))
-            + ",\"Properties\":{\"ContentLength\":" + TestImages.Png().Length + ",\"ETag\":{},\"BlobType\":0}"
-            + ",\"Metadata\":{}"
-            + ",\"name\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(blobName))
-            + ",\"sys\":{\"MethodName\":\"OnImageUploaded\",\"UtcNow\":\"2026-11-29T12:00:00Z\",\"RandGuid\":\"" + Guid.NewGuid() + "\"}}";
-        var payload = "{\"Data\":" + data + ",\"Metadata\":" + metadata + "}";
+        // The host writes a value Json.NET cannot make an object of as its JSON serialization: a string in a string.
+        var payload = "{\"Data\":{\"eventGridEvent\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(EventJson(blobName, etag)))
+            + "},\"Metadata\":{\"sys\":{\"MethodName\":\"OnImageUploaded\",\"UtcNow\":\"2026-11-29T12:00:00Z\",\"RandGuid\":\"" + Guid.NewGuid() + "\"}}}";
         var response = await fixture.App.CreateClient().PostAsync("/OnImageUploaded", new StringContent(payload, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var jobId = PipelineFixture.JobIdFor(blobName, etag);
@@ -167,16 +184,52 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
     public async Task A_blob_deleted_before_its_event_is_acknowledged_without_a_job()
     {
         var blobName = $"{PipelineFixture.Unique("gone")}/g.png";
-        var payload = "{\"Data\":{\"upload\":\"\"},\"Metadata\":{\"name\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(blobName)) + "}}";
-        var response = await fixture.App.CreateClient().PostAsync("/OnImageUploaded", new StringContent(payload, Encoding.UTF8, "application/json"));
+        var response = await Invocations.OnImageUploadedAsync(fixture.App.CreateClient(), EventJson(blobName, "0x8DD0000000000001"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("no longer exists", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
-    public async Task A_payload_without_a_blob_name_is_400()
+    public async Task An_event_older_than_the_blob_is_acknowledged_and_only_the_current_version_becomes_a_job()
     {
-        var response = await fixture.App.CreateClient().PostAsync("/OnImageUploaded", new StringContent("""{"Data":{},"Metadata":{}}""", Encoding.UTF8, "application/json"));
+        var blobName = $"{PipelineFixture.Unique("stale")}/s.png";
+        var oldETag = await fixture.PutUploadAsync(blobName, TestImages.Png());
+        var newETag = await fixture.PutUploadAsync(blobName, TestImages.Png(20, 20));
+
+        var stale = await Invocations.OnImageUploadedAsync(fixture.App.CreateClient(), EventJson(blobName, oldETag));
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Contains("no longer exists at this event's version", await stale.Content.ReadAsStringAsync());
+        Assert.Null(await fixture.Jobs.GetAsync(PipelineFixture.JobIdFor(blobName, oldETag)));
+
+        var current = await Invocations.OnImageUploadedAsync(fixture.App.CreateClient(), EventJson(blobName, newETag));
+        Assert.Equal(HttpStatusCode.OK, current.StatusCode);
+        Assert.Single(await fixture.MessagesForAsync(PipelineFixture.JobIdFor(blobName, newETag)));
+    }
+
+    [Theory]
+    [InlineData("Microsoft.Storage.BlobDeleted", BlobNames.UploadsContainer, "not Microsoft.Storage.BlobCreated")]
+    [InlineData("Microsoft.Storage.BlobCreated", BlobNames.AgedContainer, "not in the 'uploads' container")]
+    public async Task Other_events_and_other_containers_are_acknowledged_without_reading_or_writing(string eventType, string container, string log)
+    {
+        var blobName = $"{PipelineFixture.Unique("other")}/x.png";
+        var etag = await fixture.PutUploadAsync(blobName, TestImages.Png());
+
+        var response = await Invocations.OnImageUploadedAsync(fixture.App.CreateClient(), EventJson(blobName, etag, eventType, container));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var line = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("Logs")[0].GetString();
+        Assert.StartsWith("Ignored " + eventType, line);
+        Assert.Contains(log, line);
+        Assert.Null(await fixture.Jobs.GetAsync(PipelineFixture.JobIdFor(blobName, etag)));
+    }
+
+    [Theory]
+    [InlineData("""{"Data":{},"Metadata":{}}""")]
+    [InlineData("""{"Data":{"eventGridEvent":{"id":"1","subject":"/blobServices/default/containers/uploads/blobs/a.png"}},"Metadata":{}}""")]
+    [InlineData("""{"Data":{"eventGridEvent":{"id":"1","eventType":"Microsoft.Storage.BlobCreated","subject":"/x","data":{}}},"Metadata":{}}""")]
+    public async Task A_payload_without_an_event_or_a_blob_is_400(string payload)
+    {
+        var response = await fixture.App.CreateClient().PostAsync("/OnImageUploaded", new StringContent(payload, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("InvalidRequest", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
     }
@@ -193,7 +246,7 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
             JobId = jobId, State = JobState.Queued, InputContainer = BlobNames.UploadsContainer, InputBlob = blobName, InputETag = etag,
             TargetAges = [40], ModelName = "character-ager", CreatedAt = now, UpdatedAt = now,
         };
-        Assert.True(await fixture.Jobs.TryCreateAsync(orphan));
+        Assert.NotNull(await fixture.Jobs.TryCreateAsync(orphan));
 
         var early = await DeliverAsync(blobName);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, early.Response.StatusCode);

@@ -16,7 +16,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     {
         var jobId = JobIds.FromBlob("uploads", Guid.NewGuid().ToString(), "\"0x1\"");
         var now = DateTimeOffset.UtcNow;
-        Assert.True(await fixture.Jobs.TryCreateAsync(new JobRecord
+        Assert.NotNull(await fixture.Jobs.TryCreateAsync(new JobRecord
         {
             JobId = jobId, State = state, InputContainer = "uploads", InputBlob = $"x/{jobId}.png", InputETag = "\"0x1\"", TargetAges = [40],
             ErrorCode = code, ErrorMessage = message, Attempts = attempts, CreatedAt = now, UpdatedAt = now,

@@ -144,7 +144,7 @@ public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<Pipelin
         };
         foreach (var record in new[] { withFaces, wholeFrame })
         {
-            Assert.True(await fixture.Jobs.TryCreateAsync(record));
+            Assert.NotNull(await fixture.Jobs.TryCreateAsync(record));
             await fixture.Jobs.AddToBatchAsync(batchId, record.JobId);
         }
         var client = fixture.App.CreateClient();
@@ -184,7 +184,7 @@ public sealed class RegionTests(PipelineFixture fixture) : IClassFixture<Pipelin
             Region = AgingRegion.Faces, ErrorCode = PipelineErrorCode.NoFaceFound, ErrorMessage = "No face was found in the picture.",
             CreatedAt = now, UpdatedAt = now, CompletedAt = now,
         };
-        Assert.True(await fixture.Jobs.TryCreateAsync(record));
+        Assert.NotNull(await fixture.Jobs.TryCreateAsync(record));
 
         var status = await fixture.App.CreateClient().GetFromJsonAsync<JsonElement>($"/api/jobs/{record.JobId}");
 

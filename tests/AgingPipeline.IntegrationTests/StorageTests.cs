@@ -20,12 +20,16 @@ public sealed class StorageTests(PipelineFixture fixture) : IClassFixture<Pipeli
     };
 
     [Fact]
-    public async Task Create_is_create_only()
+    public async Task Create_is_create_only_and_returns_the_etag_the_next_conditional_write_needs()
     {
         var record = NewRecord();
-        Assert.True(await fixture.Jobs.TryCreateAsync(record));
-        Assert.False(await fixture.Jobs.TryCreateAsync(record with { State = JobState.Failed }));
-        Assert.Equal(JobState.Queued, (await fixture.Jobs.GetAsync(record.JobId))!.Record.State);
+        var created = await fixture.Jobs.TryCreateAsync(record);
+        Assert.NotNull(created);
+        Assert.Null(await fixture.Jobs.TryCreateAsync(record with { State = JobState.Failed }));
+        var stored = (await fixture.Jobs.GetAsync(record.JobId))!;
+        Assert.Equal(JobState.Queued, stored.Record.State);
+        Assert.Equal(stored.ETag, created);
+        Assert.NotNull(await fixture.Jobs.TryReplaceAsync(record.JobId, record with { Attempts = 1 }, created.Value));
     }
 
     [Fact]

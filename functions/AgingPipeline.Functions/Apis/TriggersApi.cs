@@ -3,9 +3,7 @@ using AgingPipeline.Contracts;
 using AgingPipeline.Functions.CustomHandler;
 using AgingPipeline.Functions.Http;
 using AgingPipeline.Functions.Ingest;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace AgingPipeline.Functions.Apis;
 
@@ -16,8 +14,8 @@ namespace AgingPipeline.Functions.Apis;
 /// successful invocation (the refusal is recorded); only "try again later" conditions answer non-2xx.</remarks>
 public static class TriggersApi
 {
-    /// <summary>Binding name of the blob trigger in <c>functions/OnImageUploaded/function.json</c>.</summary>
-    public const string UploadBindingName = "upload";
+    /// <summary>Binding name of the Event Grid trigger in <c>functions/OnImageUploaded/function.json</c>.</summary>
+    public const string UploadBindingName = "eventGridEvent";
 
     /// <summary>Binding name of the queue trigger in <c>functions/OnPoisonJob/function.json</c>.</summary>
     public const string PoisonBindingName = "message";
@@ -34,29 +32,23 @@ public static class TriggersApi
         return app;
     }
 
-    /// <summary>Blob trigger (Event Grid source) on <c>uploads/{name}</c>.</summary>
+    /// <summary>Event Grid trigger: the <c>Microsoft.Storage.BlobCreated</c> event of a blob in <c>uploads</c> (a few
+    /// hundred bytes; the blob itself never passes through the host).</summary>
     public static async Task<Results<Ok<InvocationResult>, ProblemHttpResult>> OnImageUploadedAsync(
         HttpRequest request,
         UploadIngestor ingestor,
-        IOptions<InputLimits> limits,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(ingestor);
-        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        // The host binds the whole blob into Data as base64 (4/3 of its size); allow the largest accepted upload.
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limits.Value.MaxBytes / 3 * 4 + 1024 * 1024;
-        }
         var logger = loggerFactory.CreateLogger(typeof(TriggersApi));
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["InvocationId"] = request.Headers[InvocationIdHeader].ToString() });
-        BlobTriggerRequest? payload;
+        InvocationRequest? payload;
         try
         {
-            payload = await JsonSerializer.DeserializeAsync(request.Body, HostValuesJsonContext.Default.BlobTriggerRequest, cancellationToken).ConfigureAwait(false);
+            payload = await JsonSerializer.DeserializeAsync(request.Body, HostValuesJsonContext.Default.InvocationRequest, cancellationToken).ConfigureAwait(false);
         }
         catch (JsonException ex)
         {
@@ -66,10 +58,10 @@ public static class TriggersApi
         {
             return Problems.Create(PipelineErrorCode.InvalidRequest, "The invocation body is empty.");
         }
-        var invocation = BlobTriggerInvocation.From(payload, Contracts.BlobNames.UploadsContainer);
+        var gridEvent = EventGridBlobEvent.From(payload, UploadBindingName);
         try
         {
-            var outcome = await ingestor.IngestAsync(invocation, cancellationToken).ConfigureAwait(false);
+            var outcome = await ingestor.IngestAsync(gridEvent, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(InvocationResult.WithLogs(outcome.Message));
         }
         catch (IngestInProgressException busy)

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgingPipeline.Contracts;
-using Azure.Storage.Blobs;
 
 namespace AgingPipeline.Functions.CustomHandler;
 
@@ -11,8 +10,8 @@ namespace AgingPipeline.Functions.CustomHandler;
 /// <remarks>
 /// <para>How the host fills it (azure-functions-host, <c>ScriptInvocationContextExtensions.ToHttpScriptInvocationContext</c>):
 /// every input binding value goes into <c>Data</c> under its binding name (byte arrays as base64 strings); every
-/// trigger metadata entry goes into <c>Metadata</c> except keys ending in "trigger" (so <c>BlobTrigger</c> and
-/// <c>QueueTrigger</c> are not there). A metadata value that Json.NET can turn into an object (dictionaries, SDK
+/// trigger metadata entry goes into <c>Metadata</c> except keys ending in "trigger" (so <c>QueueTrigger</c> is not
+/// there). A metadata value that Json.NET can turn into an object (dictionaries, SDK
 /// models) arrives as a JSON object; anything else — strings, numbers, URIs — arrives as a string holding its
 /// JSON serialization, i.e. doubly encoded: <c>"name": "\"batch/cat.png\""</c>, <c>"DequeueCount": "5"</c>.
 /// The readers below accept both the doubly encoded and the plain form.</para>
@@ -28,55 +27,6 @@ public sealed class InvocationRequest
     public Dictionary<string, JsonElement>? Metadata { get; set; }
 }
 
-/// <summary>The invocation body of a blob trigger, read without keeping the blob content.</summary>
-/// <remarks>The host puts the whole blob into <c>Data</c> (base64); OnImageUploaded reads the blob's first bytes
-/// itself, from storage, at the ETag it sees, so <c>Data</c> is skipped while parsing rather than decoded.</remarks>
-public sealed class BlobTriggerRequest
-{
-    /// <summary>Skipped: the blob content as bound by the host.</summary>
-    [JsonPropertyName("Data")]
-    [JsonConverter(typeof(SkippedValueConverter))]
-    public SkippedValue? Data { get; set; }
-
-    /// <summary>Trigger metadata: <c>Uri</c>, <c>Properties</c>, <c>Metadata</c>, the path parameters (<c>name</c>) and <c>sys</c>.</summary>
-    [JsonPropertyName("Metadata")]
-    public Dictionary<string, JsonElement>? Metadata { get; set; }
-}
-
-/// <summary>Marks a JSON value that was present and deliberately not read.</summary>
-public sealed class SkippedValue
-{
-    /// <summary>The single instance.</summary>
-    public static SkippedValue Instance { get; } = new();
-
-    private SkippedValue()
-    {
-    }
-}
-
-/// <summary>Skips a JSON value of any shape.</summary>
-public sealed class SkippedValueConverter : JsonConverter<SkippedValue>
-{
-    /// <inheritdoc />
-    /// <remarks><c>TrySkip</c>, not <c>Skip</c>: <c>Skip</c> throws whenever the reader's buffer is not the final block
-    /// of the input, which is what a converter sees when the request body is read from a stream and does not fit the
-    /// deserializer's buffer (an invocation whose <c>Data</c> ends shortly before 16 KiB, 32 KiB, … was refused with
-    /// 400 on every delivery). The serializer reads a custom converter's whole value ahead, so <c>TrySkip</c>
-    /// completes; false would mean a truncated body.</remarks>
-    public override SkippedValue Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (!reader.TrySkip())
-        {
-            throw new JsonException("The value ends before it is complete.");
-        }
-        return SkippedValue.Instance;
-    }
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, SkippedValue value, JsonSerializerOptions options) =>
-        throw new NotSupportedException("A skipped value has nothing to write.");
-}
-
 /// <summary>The reply to a non-HTTP invocation: <c>{"Outputs": {}, "Logs": [], "ReturnValue": null}</c>.</summary>
 /// <param name="Outputs">Output binding values by name (none here: outputs are written with the SDK).</param>
 /// <param name="Logs">Lines the host writes to the invocation's log.</param>
@@ -88,50 +38,6 @@ public sealed record InvocationResult(
 {
     /// <summary>A reply with log lines and nothing else.</summary>
     public static InvocationResult WithLogs(params string[] logs) => new(new Dictionary<string, object?>(), logs, null);
-}
-
-/// <summary>What OnImageUploaded needs from a blob-trigger invocation.</summary>
-/// <param name="Container">The container, from the blob URI (or the binding path when the URI is missing).</param>
-/// <param name="BlobName">The blob name, unescaped.</param>
-/// <param name="BlobUri">The blob URI when the host sent it.</param>
-/// <param name="ContentLength">The content length the host saw, when sent.</param>
-public sealed record BlobTriggerInvocation(string Container, string BlobName, Uri? BlobUri, long? ContentLength)
-{
-    /// <summary>Extracts the blob from the invocation metadata.</summary>
-    /// <param name="request">The parsed body.</param>
-    /// <param name="bindingContainer">The container of the trigger's path (<c>uploads/{name}</c>).</param>
-    /// <exception cref="PipelineException">InvalidRequest when the body names no blob.</exception>
-    public static BlobTriggerInvocation From(BlobTriggerRequest request, string bindingContainer)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var metadata = request.Metadata ?? new Dictionary<string, JsonElement>();
-        Uri? uri = null;
-        string? container = null;
-        string? uriBlobName = null;
-        if (Uri.TryCreate(HostValues.GetString(metadata, "Uri"), UriKind.Absolute, out var parsed))
-        {
-            uri = parsed;
-            var parts = new BlobUriBuilder(parsed);
-            container = string.IsNullOrEmpty(parts.BlobContainerName) ? null : parts.BlobContainerName;
-            uriBlobName = string.IsNullOrEmpty(parts.BlobName) ? null : parts.BlobName;
-        }
-        var name = HostValues.GetString(metadata, "name") ?? uriBlobName;
-        if (name is null && HostValues.GetString(metadata, "BlobTrigger") is { } path && path.IndexOf('/') is var slash and > 0)
-        {
-            container ??= path[..slash];
-            name = path[(slash + 1)..];
-        }
-        if (string.IsNullOrEmpty(name))
-        {
-            throw new PipelineException(PipelineErrorCode.InvalidRequest, "The invocation names no blob (no 'name', 'Uri' or 'BlobTrigger' metadata).");
-        }
-        long? length = null;
-        if (HostValues.Get(metadata, "Properties") is { ValueKind: JsonValueKind.Object } properties)
-        {
-            length = HostValues.GetInt64(properties, "ContentLength");
-        }
-        return new BlobTriggerInvocation(container ?? bindingContainer, name, uri, length);
-    }
 }
 
 /// <summary>What OnPoisonJob needs from a queue-trigger invocation.</summary>
@@ -312,7 +218,6 @@ public static class HostValues
 [JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true)]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(InvocationRequest))]
-[JsonSerializable(typeof(BlobTriggerRequest))]
 [JsonSerializable(typeof(InvocationResult))]
 [JsonSerializable(typeof(Dictionary<string, object?>))]
 public sealed partial class HostValuesJsonContext : JsonSerializerContext

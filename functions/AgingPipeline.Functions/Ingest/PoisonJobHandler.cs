@@ -59,7 +59,7 @@ public sealed class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<P
                 ErrorMessage = "Processing was abandoned after repeated failures; the job record was missing.",
                 CompletedAt = now,
             }, cancellationToken).ConfigureAwait(false);
-            if (created && message.BatchId is not null && JobIds.IsWellFormed(message.BatchId))
+            if (created is not null && message.BatchId is not null && JobIds.IsWellFormed(message.BatchId))
             {
                 await jobs.AddToBatchAsync(message.BatchId, message.JobId, cancellationToken).ConfigureAwait(false);
             }

@@ -26,11 +26,16 @@ public enum IngestStatus
     Recovered,
     /// <summary>The blob no longer exists; there is nothing to do.</summary>
     BlobGone,
+    /// <summary>The blob was overwritten (or deleted) after the event; a newer version's own event makes its job.</summary>
+    Superseded,
+    /// <summary>Not an event for OnImageUploaded (another event type, or a blob outside <c>uploads</c>): acknowledged,
+    /// nothing read or written.</summary>
+    Ignored,
 }
 
 /// <summary>The result of <see cref="UploadIngestor.IngestAsync"/>.</summary>
 /// <param name="Status">What happened.</param>
-/// <param name="JobId">The job id, when the blob still existed.</param>
+/// <param name="JobId">The job id, when the blob still existed at the event's version.</param>
 /// <param name="ErrorCode">Why the upload was refused, for <see cref="IngestStatus.Refused"/>.</param>
 /// <param name="Message">A line for the invocation log.</param>
 public sealed record IngestOutcome(IngestStatus Status, string? JobId, PipelineErrorCode ErrorCode, string Message);
@@ -48,12 +53,17 @@ public sealed class IngestInProgressException(string jobId)
 
 /// <summary>The work of OnImageUploaded: turns a new blob in <c>uploads</c> into exactly one job.</summary>
 /// <remarks>
+/// <para>The function receives the BlobCreated event, never the blob: the only read of the upload is one ranged
+/// request for its first <see cref="InputLimits.PrefixBytes"/>, at the ETag the event names (<c>If-Match</c>), which
+/// also returns the length and the metadata (the options).</para>
 /// <para>Order of writes, and why: (1) read the blob's first bytes and its ETag from storage — the job id is
 /// derived from the ETag seen here, and the bytes sniffed are the bytes of that version; (2) create the job record
-/// create-only — a repeated event (Event Grid delivers at least once) finds it and stops, so there is never a
-/// second job or message; (3) add the batch marker; (4) send the queue message; (5) stamp
-/// <see cref="JobRecord.EnqueuedAt"/>. A crash between 2 and 5 leaves a queued record without <c>EnqueuedAt</c>,
-/// which the next delivery of the event completes after <see cref="FunctionAppOptions.EnqueueRecoveryAfter"/>.</para>
+/// create-only (<c>If-None-Match: *</c>) — a repeated event (Event Grid delivers at least once) finds it, reads it and
+/// stops, so there is never a second job or message; (3) add the batch marker; (4) send the queue message; (5) stamp
+/// <see cref="JobRecord.EnqueuedAt"/> with one <c>If-Match</c> write at the ETag the create returned (a re-read only
+/// when someone, e.g. the runner, wrote in between). A crash between 2 and 5 leaves a queued record without
+/// <c>EnqueuedAt</c>, which the next delivery of the event completes after
+/// <see cref="FunctionAppOptions.EnqueueRecoveryAfter"/>.</para>
 /// <para>Refused uploads (wrong format, broken header, too large, bad options) get a failed record with a code and a
 /// reason, and no message. Nothing is ever written into <c>uploads</c>: a write there would trigger this function
 /// again.</para>
@@ -94,54 +104,73 @@ public sealed class UploadIngestor
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
     }
 
-    /// <summary>Handles one BlobCreated delivery.</summary>
-    /// <param name="invocation">The blob named by the trigger.</param>
+    /// <summary>Handles one delivery of a storage event.</summary>
+    /// <param name="gridEvent">The event, as Event Grid sent it.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>What happened.</returns>
-    /// <exception cref="PipelineException">StorageUnavailable (retry the event later) or InvalidRequest (the
-    /// invocation names a blob outside <c>uploads</c>).</exception>
+    /// <exception cref="PipelineException">StorageUnavailable (retry the event later) or InvalidRequest (a BlobCreated
+    /// event that names no blob).</exception>
     /// <exception cref="IngestInProgressException">Another delivery is creating the same job right now.</exception>
-    public async Task<IngestOutcome> IngestAsync(BlobTriggerInvocation invocation, CancellationToken cancellationToken = default)
+    /// <remarks>Events that are not for this function (another event type, another container; a subscription
+    /// filter changed by hand) are acknowledged with a log line rather than refused: a refusal would only make
+    /// Event Grid retry them for a day and dead-letter them.</remarks>
+    public async Task<IngestOutcome> IngestAsync(EventGridBlobEvent gridEvent, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(invocation);
+        ArgumentNullException.ThrowIfNull(gridEvent);
         using var activity = PipelineTelemetry.ActivitySource.StartActivity("OnImageUploaded", ActivityKind.Consumer);
-        activity?.SetTag("blob.container", invocation.Container);
-        activity?.SetTag("blob.name", invocation.BlobName);
-        if (!string.Equals(invocation.Container, BlobNames.UploadsContainer, StringComparison.Ordinal))
+        activity?.SetTag("messaging.message.id", gridEvent.Id);
+        activity?.SetTag("blob.container", gridEvent.Container);
+        activity?.SetTag("blob.name", gridEvent.BlobName);
+        if (!gridEvent.IsBlobCreated)
+        {
+            _logger.LogInformation("Ignored event {EventId} of type {EventType} ({Subject}): OnImageUploaded handles {BlobCreated} only.",
+                gridEvent.Id, gridEvent.EventType, gridEvent.Subject, EventGridBlobEvent.BlobCreatedType);
+            return new IngestOutcome(IngestStatus.Ignored, null, PipelineErrorCode.None,
+                $"Ignored {gridEvent}: not {EventGridBlobEvent.BlobCreatedType}.");
+        }
+        if (gridEvent.BlobName is not { } blobName)
         {
             throw new PipelineException(PipelineErrorCode.InvalidRequest,
-                $"OnImageUploaded only handles the '{BlobNames.UploadsContainer}' container, not '{invocation.Container}'.");
+                $"The event {gridEvent} names no blob (no '/blobServices/default/containers/…/blobs/…' subject, no data.url).");
+        }
+        if (!string.Equals(gridEvent.Container, BlobNames.UploadsContainer, StringComparison.Ordinal))
+        {
+            _logger.LogInformation("Ignored event {EventId} for {Container}/{Blob}: OnImageUploaded handles the {Uploads} container only.",
+                gridEvent.Id, gridEvent.Container, blobName, BlobNames.UploadsContainer);
+            return new IngestOutcome(IngestStatus.Ignored, null, PipelineErrorCode.None,
+                $"Ignored {gridEvent}: not in the '{BlobNames.UploadsContainer}' container.");
         }
 
-        var head = await ReadHeadAsync(invocation.BlobName, cancellationToken).ConfigureAwait(false);
+        var (head, superseded) = await ReadHeadAsync(blobName, gridEvent.EntityTag, cancellationToken).ConfigureAwait(false);
+        if (superseded)
+        {
+            _logger.LogInformation("Blob {Blob} no longer has the version of event {EventId} (ETag {ETag}); nothing to do for it.",
+                blobName, gridEvent.Id, gridEvent.ETag);
+            return new IngestOutcome(IngestStatus.Superseded, null, PipelineErrorCode.None,
+                $"Blob {blobName} no longer exists at this event's version (overwritten or deleted since); nothing to do for this event.");
+        }
         if (head is null)
         {
             return new IngestOutcome(IngestStatus.BlobGone, null, PipelineErrorCode.None,
-                $"Blob {invocation.BlobName} no longer exists; nothing to do.");
+                $"Blob {blobName} no longer exists; nothing to do.");
         }
-        var jobId = JobIds.FromBlob(BlobNames.UploadsContainer, invocation.BlobName, head.ETag.ToString());
+        var jobId = JobIds.FromBlob(BlobNames.UploadsContainer, blobName, head.ETag.ToString());
         activity?.SetTag("job.id", jobId);
         using var logScope = _logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
-
-        var existing = await _jobs.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
-        if (existing is not null)
-        {
-            return await ResumeAsync(existing, cancellationToken).ConfigureAwait(false);
-        }
 
         var now = _time.GetUtcNow();
         var (header, refusal) = Inspect(head);
         UploadOptions.TryRead(head.Metadata, _rules, out var options, out var optionsError);
         refusal ??= optionsError;
-        var owner = await OwnerAsync(invocation.BlobName, options.BatchId, cancellationToken).ConfigureAwait(false);
+        var owner = await OwnerAsync(blobName, options.BatchId, cancellationToken).ConfigureAwait(false);
         var record = new JobRecord
         {
             JobId = jobId,
             State = refusal is null ? JobState.Queued : JobState.Failed,
             InputContainer = BlobNames.UploadsContainer,
-            InputBlob = invocation.BlobName,
+            InputBlob = blobName,
             InputETag = head.ETag.ToString(),
-            OriginalName = options.OriginalName ?? Path.GetFileName(invocation.BlobName),
+            OriginalName = options.OriginalName ?? Path.GetFileName(blobName),
             BatchId = options.BatchId,
             Owner = owner,
             TargetAges = options.Ages,
@@ -158,11 +187,13 @@ public sealed class UploadIngestor
             CompletedAt = refusal is null ? null : now,
         };
 
-        if (!await _jobs.TryCreateAsync(record, cancellationToken).ConfigureAwait(false))
+        // No read first: the create-only write is the existence check, and a new job (the common case) costs one
+        // request instead of two. A repeated event reads the record only after the create was refused.
+        if (await _jobs.TryCreateAsync(record, cancellationToken).ConfigureAwait(false) is not { } createdETag)
         {
-            var raced = await _jobs.GetAsync(jobId, cancellationToken).ConfigureAwait(false)
+            var existing = await _jobs.GetAsync(jobId, cancellationToken).ConfigureAwait(false)
                 ?? throw new PipelineException(PipelineErrorCode.StorageUnavailable, $"Job record {jobId} exists but could not be read.");
-            return await ResumeAsync(raced, cancellationToken).ConfigureAwait(false);
+            return await ResumeAsync(existing, cancellationToken).ConfigureAwait(false);
         }
         PipelineMetrics.JobEntered(record.State, "functions");
         if (record.BatchId is not null)
@@ -171,14 +202,14 @@ public sealed class UploadIngestor
         }
         if (refusal is not null)
         {
-            _logger.LogInformation("Upload {Blob} refused as job {JobId}: {Code} {Reason}", invocation.BlobName, jobId, refusal.Code, refusal.Message);
-            return new IngestOutcome(IngestStatus.Refused, jobId, refusal.Code, $"Refused {invocation.BlobName} ({refusal.Code}): {refusal.Message}");
+            _logger.LogInformation("Upload {Blob} refused as job {JobId}: {Code} {Reason}", blobName, jobId, refusal.Code, refusal.Message);
+            return new IngestOutcome(IngestStatus.Refused, jobId, refusal.Code, $"Refused {blobName} ({refusal.Code}): {refusal.Message}");
         }
-        await EnqueueAsync(record, cancellationToken).ConfigureAwait(false);
+        await EnqueueAsync(record, createdETag, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Upload {Blob} queued as job {JobId} for ages {Ages}, region {Region}",
-            invocation.BlobName, jobId, UploadMetadata.FormatAges(record.TargetAges), record.Region.ToWireName());
+            blobName, jobId, UploadMetadata.FormatAges(record.TargetAges), record.Region.ToWireName());
         return new IngestOutcome(IngestStatus.Queued, jobId, PipelineErrorCode.None,
-            $"Queued job {jobId} for {invocation.BlobName} at ages {UploadMetadata.FormatAges(record.TargetAges)}, region {record.Region.ToWireName()}.");
+            $"Queued job {jobId} for {blobName} at ages {UploadMetadata.FormatAges(record.TargetAges)}, region {record.Region.ToWireName()}.");
     }
 
     /// <summary>The owner of a job: the owner of the API batch its blob was committed into, or null.</summary>
@@ -211,7 +242,7 @@ public sealed class UploadIngestor
         // The creator stopped between creating the record and sending the message. Claim the recovery with an
         // If-Match write so that of several concurrent deliveries exactly one sends the message.
         var claimed = record with { UpdatedAt = now };
-        if (await _jobs.TryReplaceAsync(record.JobId, claimed, stored.ETag, cancellationToken).ConfigureAwait(false) is null)
+        if (await _jobs.TryReplaceAsync(record.JobId, claimed, stored.ETag, cancellationToken).ConfigureAwait(false) is not { } claimedETag)
         {
             throw new IngestInProgressException(record.JobId);
         }
@@ -219,13 +250,17 @@ public sealed class UploadIngestor
         {
             await _jobs.AddToBatchAsync(claimed.BatchId, claimed.JobId, cancellationToken).ConfigureAwait(false);
         }
-        await EnqueueAsync(claimed, cancellationToken).ConfigureAwait(false);
+        await EnqueueAsync(claimed, claimedETag, cancellationToken).ConfigureAwait(false);
         _logger.LogWarning("Job {JobId} had a record but no message; the message was sent by a repeated event.", record.JobId);
         return new IngestOutcome(IngestStatus.Recovered, record.JobId, PipelineErrorCode.None,
             $"Job {record.JobId} was queued without a message; sent it now.");
     }
 
-    private async Task EnqueueAsync(JobRecord record, CancellationToken cancellationToken)
+    /// <summary>Sends the job's message, then stamps <see cref="JobRecord.EnqueuedAt"/>.</summary>
+    /// <param name="record">The record as stored at <paramref name="recordETag"/>.</param>
+    /// <param name="recordETag">The ETag this delivery's own write returned.</param>
+    /// <param name="cancellationToken">Cancels the calls.</param>
+    private async Task EnqueueAsync(JobRecord record, ETag recordETag, CancellationToken cancellationToken)
     {
         var message = new JobMessage(
             JobMessage.CurrentSchemaVersion,
@@ -241,6 +276,12 @@ public sealed class UploadIngestor
             record.Region);
         await _queue.EnqueueAsync(message, cancellationToken).ConfigureAwait(false);
         var enqueuedAt = _time.GetUtcNow();
+        var stamped = record with { EnqueuedAt = enqueuedAt, UpdatedAt = enqueuedAt };
+        if (await _jobs.TryReplaceAsync(record.JobId, stamped, recordETag, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return;
+        }
+        // Someone wrote in between (the runner may already have started the job): stamp the current record.
         await _jobs.UpdateAsync(record.JobId, current => current.EnqueuedAt is not null
             ? current
             : current with { EnqueuedAt = enqueuedAt, UpdatedAt = enqueuedAt }, cancellationToken).ConfigureAwait(false);
@@ -271,9 +312,13 @@ public sealed class UploadIngestor
     /// <summary>The first bytes of a blob and what the same response says about the blob.</summary>
     private sealed record BlobHead(ReadOnlyMemory<byte> Prefix, ETag ETag, long Length, IDictionary<string, string> Metadata);
 
-    private async Task<BlobHead?> ReadHeadAsync(string blobName, CancellationToken cancellationToken)
+    /// <summary>Reads the first bytes of the upload, at the version the event names when it names one.</summary>
+    /// <returns>The head; null with <c>Superseded</c> false when the blob is gone; null with <c>Superseded</c> true
+    /// when it no longer has <paramref name="eventETag"/> (412).</returns>
+    private async Task<(BlobHead? Head, bool Superseded)> ReadHeadAsync(string blobName, ETag? eventETag, CancellationToken cancellationToken)
     {
         var blob = _clients.Uploads.GetBlobClient(blobName);
+        var conditions = eventETag is { } etag ? new BlobRequestConditions { IfMatch = etag } : null;
         return await _pipeline.ExecuteStorageAsync(
             static async (s, ct) =>
             {
@@ -282,30 +327,39 @@ public sealed class UploadIngestor
                     Response<BlobDownloadResult> response = await s.blob.DownloadContentAsync(new BlobDownloadOptions
                     {
                         Range = new HttpRange(0, s.bytes),
+                        Conditions = s.conditions,
                     }, ct).ConfigureAwait(false);
                     var details = response.Value.Details;
                     var content = response.Value.Content.ToMemory();
-                    return new BlobHead(content, details.ETag, TotalLength(details.ContentRange, content.Length), details.Metadata);
+                    return (new BlobHead(content, details.ETag, TotalLength(details.ContentRange, content.Length), details.Metadata), false);
                 }
                 catch (RequestFailedException ex) when (ex.Status == 404)
                 {
-                    return null;
+                    return (null, false);
+                }
+                catch (RequestFailedException ex) when (ex.Status == 412)
+                {
+                    return ((BlobHead?)null, true);
                 }
                 catch (RequestFailedException ex) when (ex.Status == 416)
                 {
                     // A range request on an empty blob: read its properties instead.
                     try
                     {
-                        BlobProperties properties = await s.blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false);
-                        return new BlobHead(ReadOnlyMemory<byte>.Empty, properties.ETag, properties.ContentLength, properties.Metadata);
+                        BlobProperties properties = await s.blob.GetPropertiesAsync(s.conditions, ct).ConfigureAwait(false);
+                        return (new BlobHead(ReadOnlyMemory<byte>.Empty, properties.ETag, properties.ContentLength, properties.Metadata), false);
                     }
                     catch (RequestFailedException inner) when (inner.Status == 404)
                     {
-                        return null;
+                        return (null, false);
+                    }
+                    catch (RequestFailedException inner) when (inner.Status == 412)
+                    {
+                        return (null, true);
                     }
                 }
             },
-            (blob, bytes: (long)InputLimits.PrefixBytes),
+            (blob, bytes: (long)InputLimits.PrefixBytes, conditions),
             $"read the start of upload {blobName}",
             cancellationToken).ConfigureAwait(false);
     }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgingPipeline.Contracts;
@@ -36,7 +38,8 @@ public sealed record BlobCreatedData(
 /// <summary>Builds the <c>Microsoft.Storage.BlobCreated</c> event that Event Grid would publish for a blob.</summary>
 /// <remarks>The event is serialized in the Event Grid wire schema and parsed back with
 /// <see cref="EventGridEvent.Parse(BinaryData)"/>: what the pump logs and uses is exactly what an Event Grid
-/// subscriber would be able to read, checked by the Event Grid SDK itself.</remarks>
+/// subscriber would be able to read, checked by the Event Grid SDK itself. Like Event Grid, every delivery of one
+/// event (one blob version) carries the same <c>id</c>.</remarks>
 public static class BlobCreatedEvents
 {
     /// <summary>The event type.</summary>
@@ -59,7 +62,7 @@ public static class BlobCreatedEvents
             Subject: $"/blobServices/default/containers/{BlobNames.UploadsContainer}/blobs/{blobName}",
             EventType: BlobCreatedType,
             EventTime: lastModified,
-            Id: Guid.NewGuid().ToString(),
+            Id: EventId(accountName, blobName, etag),
             Data: new BlobCreatedData(
                 Api: "PutBlob",
                 ClientRequestId: Guid.NewGuid().ToString(),
@@ -86,4 +89,18 @@ public static class BlobCreatedEvents
         }
         return (json, parsed);
     }
+
+    /// <summary>One id per blob version: a GUID made of the first 16 bytes of SHA-256(account, name, ETag).</summary>
+    private static string EventId(string accountName, string blobName, string etag)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{accountName}\n{blobName}\n{etag.Trim('"')}"));
+        return new Guid(hash.AsSpan(0, 16)).ToString();
+    }
+}
+
+/// <summary>Source-generated JSON for the pump's own types.</summary>
+[JsonSerializable(typeof(EventGridEnvelope))]
+[JsonSerializable(typeof(DeliveryState))]
+internal sealed partial class EventPumpJsonContext : JsonSerializerContext
+{
 }

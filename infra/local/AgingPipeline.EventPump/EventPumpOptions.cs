@@ -13,8 +13,8 @@ public sealed class EventPumpOptions
     /// <summary>Function invoked for each new blob (default <c>OnImageUploaded</c>).</summary>
     public string FunctionName { get; set; } = "OnImageUploaded";
 
-    /// <summary>Binding name of the blob trigger in its <c>function.json</c> (default <c>upload</c>).</summary>
-    public string BindingName { get; set; } = "upload";
+    /// <summary>Binding name of the Event Grid trigger in its <c>function.json</c> (default <c>eventGridEvent</c>).</summary>
+    public string BindingName { get; set; } = "eventGridEvent";
 
     /// <summary>How often <c>uploads</c> is listed (default 1 s).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -58,8 +58,8 @@ public static class QueueTriggerPayload
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(functionAppUrl, functionName)) { Content = content };
         request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
-        request.Headers.Add("X-Azure-Functions-HostVersion", BlobTriggerPayload.HostVersion);
-        request.Headers.UserAgent.ParseAdd($"Azure-Functions-Host/{BlobTriggerPayload.HostVersion.Split('-')[0]}");
+        request.Headers.Add("X-Azure-Functions-HostVersion", EventGridTriggerPayload.HostVersion);
+        request.Headers.UserAgent.ParseAdd($"Azure-Functions-Host/{EventGridTriggerPayload.HostVersion.Split('-')[0]}");
         return request;
     }
 

@@ -17,10 +17,13 @@ namespace AgingPipeline.EventPump;
 public sealed record PumpRound(int Listed, int Delivered, int Failed, int DeadLettered);
 
 /// <summary>Plays Event Grid and the Functions host for the local stack: finds new blobs in <c>uploads</c> and invokes
-/// the function app's <c>OnImageUploaded</c> with the payload the host would send.</summary>
+/// the function app's <c>OnImageUploaded</c> with the <c>Microsoft.Storage.BlobCreated</c> event, wrapped as the host
+/// wraps it for an <c>eventGridTrigger</c>.</summary>
 /// <remarks>
 /// <para>Azurite raises no storage events, so the pump lists the container every
-/// <see cref="EventPumpOptions.PollInterval"/> and compares it with what it delivered before (name + ETag).</para>
+/// <see cref="EventPumpOptions.PollInterval"/> and compares it with what it delivered before (name + ETag). The event
+/// is built from the listing alone (name, ETag, length, content type), as Event Grid builds it from the write: the
+/// pump makes no request for the blob itself, and neither does anything between it and the function.</para>
 /// <para>Like Event Grid it delivers at least once: an event is marked delivered only after a 2xx answer; failures
 /// are retried with exponential back-off and jitter, other blobs' deliveries going on meanwhile; after
 /// <see cref="EventPumpOptions.MaxAttempts"/> attempts the event is dead-lettered (logged, remembered). The state is
@@ -98,9 +101,7 @@ public sealed class UploadEventPump
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentDeliveries, CancellationToken = cancellationToken }, async (pair, ct) =>
         {
             var key = Key(pair.Value.ETag!.Value);
-            // Listings give the ETag bare; conditions send it quoted, as HTTP wants.
-            var etag = new ETag($"\"{key}\"");
-            var outcome = await DeliverAsync(pair.Key, etag, pair.Value, ct).ConfigureAwait(false);
+            var outcome = await DeliverAsync(pair.Key, pair.Value, ct).ConfigureAwait(false);
             lock (stateLock)
             {
                 switch (outcome)
@@ -116,7 +117,7 @@ public sealed class UploadEventPump
                         {
                             state.DeadLettered[pair.Key] = key;
                             _retries.TryRemove(pair.Key, out _);
-                            _logger.LogError("Dead-lettered the event of {Blob} ({ETag}) after {Attempts} attempts.", pair.Key, etag, attempts);
+                            _logger.LogError("Dead-lettered the event of {Blob} ({ETag}) after {Attempts} attempts.", pair.Key, key, attempts);
                             deadLettered++;
                         }
                         else
@@ -126,8 +127,6 @@ public sealed class UploadEventPump
                             _logger.LogWarning("Delivery of {Blob} failed (attempt {Attempts}); retrying in {Delay}.", pair.Key, attempts, delay);
                             failed++;
                         }
-                        break;
-                    case DeliveryOutcome.Superseded:
                         break;
                 }
             }
@@ -144,28 +143,22 @@ public sealed class UploadEventPump
     {
         Delivered,
         Failed,
-        Superseded,
     }
 
     private sealed record RetrySchedule(string ETag, int Attempts, DateTimeOffset NextAttemptAt);
 
-    private async Task<DeliveryOutcome> DeliverAsync(string blobName, ETag etag, BlobItemProperties properties, CancellationToken cancellationToken)
+    private async Task<DeliveryOutcome> DeliverAsync(string blobName, BlobItemProperties properties, CancellationToken cancellationToken)
     {
         using var activity = PipelineTelemetry.ActivitySource.StartActivity("EventPump.Deliver", ActivityKind.Producer);
         activity?.SetTag("blob.name", blobName);
-        var blob = _clients.Uploads.GetBlobClient(blobName);
-        var (json, gridEvent) = BlobCreatedEvents.Create(_clients.BlobService.AccountName, blob.Uri, blobName, properties);
+        var blobUri = _clients.Uploads.GetBlobClient(blobName).Uri;
+        var (json, gridEvent) = BlobCreatedEvents.Create(_clients.BlobService.AccountName, blobUri, blobName, properties);
         _logger.LogInformation("Event {EventType} {Subject}: {Event}", gridEvent.EventType, gridEvent.Subject, json.ToString());
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.DeliveryTimeout);
         try
         {
-            using var request = await BlobTriggerPayload.CreateRequestAsync(blob, etag, _options.FunctionAppUrl, _options.FunctionName, _options.BindingName, timeout.Token).ConfigureAwait(false);
-            if (request is null)
-            {
-                _logger.LogInformation("Blob {Blob} changed or vanished before delivery; its current version is delivered on its own.", blobName);
-                return DeliveryOutcome.Superseded;
-            }
+            using var request = EventGridTriggerPayload.CreateRequest(json, _options.FunctionAppUrl, _options.FunctionName, _options.BindingName, _time.GetUtcNow());
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
             if ((int)response.StatusCode is >= 200 and <= 204)
@@ -176,7 +169,7 @@ public sealed class UploadEventPump
             _logger.LogWarning("Function app answered {Status} for {Blob}: {Body}", (int)response.StatusCode, blobName, Truncate(body));
             return DeliveryOutcome.Failed;
         }
-        catch (Exception ex) when (ex is HttpRequestException or RequestFailedException or IOException
+        catch (Exception ex) when (ex is HttpRequestException or IOException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             _logger.LogWarning("Delivery of {Blob} failed: {Error}", blobName, ex.Message);

@@ -115,7 +115,7 @@ public sealed class FakePipeline : IAsyncDisposable
                 UpdatedAt = now,
                 EnqueuedAt = now,
             };
-            if (await _jobs.TryCreateAsync(record, cancellationToken))
+            if (await _jobs.TryCreateAsync(record, cancellationToken) is not null)
             {
                 JobsCreated++;
             }

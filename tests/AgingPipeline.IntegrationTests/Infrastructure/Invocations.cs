@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using AgingPipeline.EventPump;
-using Azure;
 using Azure.Storage.Blobs;
 
 namespace AgingPipeline.IntegrationTests.Infrastructure;
@@ -9,13 +8,17 @@ namespace AgingPipeline.IntegrationTests.Infrastructure;
 /// <summary>Sends the Functions host's invocation payloads to the function app under test.</summary>
 public static class Invocations
 {
-    /// <summary>POSTs the blob-trigger invocation the host would send for <paramref name="blobName"/>.</summary>
+    /// <summary>POSTs the eventGridTrigger invocation the host would send for <paramref name="blobName"/>'s BlobCreated event.</summary>
     public static async Task<HttpResponseMessage> OnImageUploadedAsync(HttpClient client, BlobContainerClient uploads, string blobName)
     {
-        var blob = uploads.GetBlobClient(blobName);
-        var properties = (await blob.GetPropertiesAsync()).Value;
-        using var request = await BlobTriggerPayload.CreateRequestAsync(blob, properties.ETag, client.BaseAddress!, "OnImageUploaded", "upload")
-            ?? throw new InvalidOperationException($"Blob {blobName} vanished.");
+        using var request = await HostInvocations.BlobCreatedRequestAsync(uploads.GetBlobClient(blobName), client.BaseAddress!);
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>POSTs an eventGridTrigger invocation carrying <paramref name="gridEvent"/> (an Event Grid schema event).</summary>
+    public static async Task<HttpResponseMessage> OnImageUploadedAsync(HttpClient client, string gridEvent)
+    {
+        using var request = EventGridTriggerPayload.CreateRequest(BinaryData.FromString(gridEvent), client.BaseAddress!, "OnImageUploaded", "eventGridEvent", DateTimeOffset.UtcNow);
         return await client.SendAsync(request);
     }
 

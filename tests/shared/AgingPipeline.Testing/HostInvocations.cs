@@ -1,23 +1,43 @@
 using System.Net;
 using System.Net.Http.Headers;
 using AgingPipeline.EventPump;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 
 namespace AgingPipeline.Testing;
 
 /// <summary>Invokes the function app's non-HTTP functions by hand, with the bytes the Functions host sends.</summary>
 public static class HostInvocations
 {
-    /// <summary>The blob-trigger invocation body of <paramref name="blobName"/> as it is now (content, properties,
-    /// metadata), built by the event pump's <see cref="BlobTriggerPayload"/>: one event, captured once, so that it can
-    /// be delivered again and again like a duplicated Event Grid event.</summary>
-    public static async Task<byte[]> CaptureBlobCreatedAsync(LocalStack stack, string blobName)
+    /// <summary>The <c>Microsoft.Storage.BlobCreated</c> event of <paramref name="blob"/> as it is now, in the Event Grid
+    /// schema, built by the event pump's <see cref="BlobCreatedEvents"/>.</summary>
+    public static async Task<BinaryData> BlobCreatedEventAsync(BlobClient blob)
     {
-        var blob = stack.Clients.Uploads.GetBlobClient(blobName);
-        var properties = (await blob.GetPropertiesAsync()).Value;
-        using var body = new MemoryStream();
-        await BlobTriggerPayload.WriteAsync(body, blob, properties, properties.ETag, "OnImageUploaded", "upload");
-        return body.ToArray();
+        ArgumentNullException.ThrowIfNull(blob);
+        BlobProperties properties = await blob.GetPropertiesAsync();
+        var listed = BlobsModelFactory.BlobItemProperties(
+            accessTierInferred: false,
+            eTag: properties.ETag,
+            contentLength: properties.ContentLength,
+            contentType: properties.ContentType,
+            lastModified: properties.LastModified,
+            blobType: properties.BlobType);
+        return BlobCreatedEvents.Create(blob.AccountName, blob.Uri, blob.Name, listed).Json;
     }
+
+    /// <summary>The <c>eventGridTrigger</c> invocation body of <paramref name="blob"/>'s BlobCreated event, as the
+    /// Functions host wraps it for OnImageUploaded.</summary>
+    public static async Task<byte[]> BlobCreatedInvocationAsync(BlobClient blob) =>
+        EventGridTriggerPayload.Serialize(await BlobCreatedEventAsync(blob), "OnImageUploaded", "eventGridEvent", DateTimeOffset.UtcNow);
+
+    /// <summary>The invocation request the host would send for <paramref name="blob"/>'s BlobCreated event.</summary>
+    public static async Task<HttpRequestMessage> BlobCreatedRequestAsync(BlobClient blob, Uri functionAppUrl) =>
+        EventGridTriggerPayload.CreateRequest(await BlobCreatedEventAsync(blob), functionAppUrl, "OnImageUploaded", "eventGridEvent", DateTimeOffset.UtcNow);
+
+    /// <summary>The eventGridTrigger invocation body of <paramref name="blobName"/>'s BlobCreated event: one event,
+    /// captured once, so that it can be delivered again and again like a duplicated Event Grid event.</summary>
+    public static Task<byte[]> CaptureBlobCreatedAsync(LocalStack stack, string blobName) =>
+        BlobCreatedInvocationAsync(stack.Clients.Uploads.GetBlobClient(blobName));
 
     /// <summary>POSTs <paramref name="payload"/> to <c>/{function}</c> as the host would (a new invocation id per
     /// delivery); a 503 ("busy, retry later") is retried after a second, as the host and Event Grid retry it.</summary>
@@ -29,7 +49,7 @@ public static class HostInvocations
             using var request = new HttpRequestMessage(HttpMethod.Post, function) { Content = new ByteArrayContent(payload) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
             request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
-            request.Headers.Add("X-Azure-Functions-HostVersion", BlobTriggerPayload.HostVersion);
+            request.Headers.Add("X-Azure-Functions-HostVersion", EventGridTriggerPayload.HostVersion);
             using var response = await stack.Http.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
             if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt >= maxAttempts)
