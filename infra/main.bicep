@@ -179,8 +179,8 @@ module runnerIdentity 'modules/identity.bicep' = {
   }
 }
 
-// The function app: host storage (the Functions docs require Blob Data Owner for identity-based host storage and
-// the blob trigger's receipts, and Queue Data Contributor for its internal and poison queues), upload writes,
+// The function app: host storage (the Functions docs require Blob Data Owner for identity-based host storage, and
+// Queue Data Contributor for its internal and poison queues), upload writes,
 // job records, user-delegation keys for the read links, sending to aging-jobs and the OnPoisonJob trigger.
 module functionStorageRoles 'modules/storage-roles.bicep' = {
   scope: rg

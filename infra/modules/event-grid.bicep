@@ -1,6 +1,7 @@
 // Storage events → OnImageUploaded. A system topic on the storage account and one subscription that delivers
-// Microsoft.Storage.BlobCreated for the uploads container only to the Functions blobs extension webhook, which runs
-// the Event Grid-sourced blob trigger of functions/OnImageUploaded/function.json.
+// Microsoft.Storage.BlobCreated for the uploads container only to the Functions Event Grid extension webhook, which
+// runs the eventGridTrigger of functions/OnImageUploaded/function.json with the event itself (a few hundred bytes):
+// the host never downloads the blob; the handler reads its first 64 KiB.
 //
 // No re-trigger loop: the subscription filters on the uploads container (subjectBeginsWith), and the pipeline
 // never writes into uploads (outputs go to aged, records to jobs), so its own writes raise no delivered events.
@@ -23,10 +24,10 @@ param deadLetterContainerName string
 @description('Name of the function app that receives the events.')
 param functionAppName string
 
-@description('Name of the blob-triggered function (folder name under functions/).')
+@description('Name of the Event Grid-triggered function (folder name under functions/).')
 param functionName string = 'OnImageUploaded'
 
-@description('Create the subscription. It needs the function code deployed: the blobs_extension system key exists only once the host has loaded the blob extension, and Event Grid validates the webhook when the subscription is created. azd sets this after the first deploy (infra/scripts/postdeploy.sh).')
+@description('Create the subscription. It needs the function code deployed: the eventgrid_extension system key exists only once the host has loaded the Event Grid extension, and Event Grid validates the webhook when the subscription is created. azd sets this after the first deploy (infra/scripts/postdeploy.sh).')
 param createSubscription bool
 
 var uploadsContainer = 'uploads'
@@ -68,9 +69,18 @@ resource deadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// The webhook is authorised by the host's blobs_extension system key, read at deployment time from the host's
-// key list (POST .../sites/{app}/host/default/listkeys). The key travels only inside the endpoint URL, which
-// Event Grid stores write-only; it is never an output.
+// Destination: the host's Event Grid webhook, /runtime/webhooks/EventGrid?functionName=OnImageUploaded, authorised by
+// the host's eventgrid_extension system key, read at deployment time from the host's key list (POST
+// .../sites/{app}/host/default/listkeys). The key travels only inside the endpoint URL, which Event Grid stores
+// write-only; it is never an output. The host answers Event Grid's validation handshake itself.
+//
+// Why a WebHook and not endpointType 'AzureFunction' (resourceId .../sites/{app}/functions/OnImageUploaded): that
+// destination needs the function's ARM sub-resource, which for a custom handler on Flex Consumption appears only
+// after the package is deployed and its function.json files indexed, so it removes no ordering constraint, and it
+// has not been tried with a custom handler on Flex Consumption. The webhook is the delivery the Functions Event Grid
+// trigger documents for every hosting plan (Flex Consumption included), keeps the key read and the post-deploy
+// ordering this template already used for the blobs extension, and is the request the local event pump imitates;
+// maxEventsPerBatch = 1 matches the handler's one-event invocation (cardinality one).
 resource uploadsToFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = if (createSubscription) {
   parent: systemTopic
   name: 'uploads-to-${toLower(functionName)}'
@@ -79,7 +89,7 @@ resource uploadsToFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
     destination: {
       endpointType: 'WebHook'
       properties: {
-        endpointUrl: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${functionName}&code=${listKeys('${functionApp.id}/host/default', '2025-03-01').systemKeys.blobs_extension}'
+        endpointUrl: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/EventGrid?functionName=${functionName}&code=${listKeys('${functionApp.id}/host/default', '2025-03-01').systemKeys.eventgrid_extension}'
         maxEventsPerBatch: 1
         preferredBatchSizeInKilobytes: 64
       }

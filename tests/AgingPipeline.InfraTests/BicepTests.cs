@@ -117,15 +117,21 @@ public sealed class BicepTests(CompiledInfra infra) : IClassFixture<CompiledInfr
     }
 
     [Fact]
-    public void Event_subscription_delivers_only_blob_created_in_uploads_to_the_blobs_extension_of_OnImageUploaded()
+    public void Event_subscription_delivers_only_blob_created_in_uploads_to_the_event_grid_webhook_of_OnImageUploaded()
     {
         var subscription = Assert.Single(ArmTemplate.Resources(infra.Template, "Microsoft.EventGrid/systemTopics/eventSubscriptions"));
         var properties = subscription["properties"]!;
         Assert.Equal("[format('/blobServices/default/containers/{0}/', variables('uploadsContainer'))]", properties["filter"]!["subjectBeginsWith"]!.GetValue<string>());
         Assert.Equal(["Microsoft.Storage.BlobCreated"], properties["filter"]!["includedEventTypes"]!.AsArray().Select(e => e!.GetValue<string>()));
         var endpoint = properties["destination"]!["properties"]!["endpointUrl"]!.GetValue<string>();
-        Assert.Contains("/runtime/webhooks/blobs?functionName=Host.Functions.", endpoint, StringComparison.Ordinal);
-        Assert.Contains("systemKeys.blobs_extension", endpoint, StringComparison.Ordinal);
+        Assert.Equal("WebHook", properties["destination"]!["endpointType"]!.GetValue<string>());
+        Assert.Equal(1, properties["destination"]!["properties"]!["maxEventsPerBatch"]!.GetValue<int>());
+        Assert.Equal("EventGridSchema", properties["eventDeliverySchema"]!.GetValue<string>());
+        Assert.Contains("/runtime/webhooks/EventGrid?functionName={", endpoint, StringComparison.Ordinal);
+        Assert.Contains("parameters('functionName')", endpoint, StringComparison.Ordinal);
+        Assert.Contains("systemKeys.eventgrid_extension", endpoint, StringComparison.Ordinal);
+        Assert.DoesNotContain("blobs_extension", infra.Template.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("webhooks/blobs", infra.Template.ToJsonString(), StringComparison.Ordinal);
         Assert.Contains("\"uploadsContainer\": \"uploads\"", infra.Template.ToJsonString(new() { WriteIndented = true }), StringComparison.Ordinal);
         Assert.True(Directory.Exists(Path.Combine(AgingPipeline.Testing.RepoPaths.Root, "functions", "OnImageUploaded")));
     }
