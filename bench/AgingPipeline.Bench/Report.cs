@@ -7,6 +7,8 @@ namespace AgingPipeline.Bench;
 /// <summary>The printed table, the ratios against the goals of issue #7, and the JSON written next to them.</summary>
 internal static class Report
 {
+    private static readonly JsonSerializerOptions IndentedWeb = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
     /// <summary>Goal: (2)/(1) at least this.</summary>
     public const double RunnerToOrtGoal = 0.90;
 
@@ -128,7 +130,7 @@ internal static class Report
     public static string WriteJson(BenchReport r, string directory)
     {
         Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(r, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+        var json = JsonSerializer.Serialize(r, IndentedWeb);
         var path = Path.Combine(directory, "results.json");
         File.WriteAllText(path, json);
         File.WriteAllText(Path.Combine(directory, $"results-{r.Date:yyyyMMdd-HHmmss}.json"), json);

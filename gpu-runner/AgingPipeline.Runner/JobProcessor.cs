@@ -5,7 +5,6 @@ using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
 using AgingPipeline.Processing;
 using AgingPipeline.Storage;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace AgingPipeline.Runner;
@@ -22,7 +21,7 @@ namespace AgingPipeline.Runner;
 /// <para><see cref="PipelineErrorCode.NoFaceFound"/> (faces were required and the picture has none) is of the first
 /// kind: the same picture never grows a face, so the job fails at once with the ager's explanation.</para>
 /// </remarks>
-internal sealed class JobProcessor(
+internal sealed partial class JobProcessor(
     JobQueue queue,
     JobStore jobs,
     JobBlobs blobs,
@@ -58,13 +57,13 @@ internal sealed class JobProcessor(
     {
         if (received.Message is not { } message)
         {
-            logger.LogError("Message {MessageId} is not a usable job message ({Problem}); moving it to the poison queue.", received.MessageId, received.Problem);
+            LogNotAJobMessage(logger, received.MessageId, received.Problem);
             await queue.MoveToPoisonAsync(received, stoppingToken).ConfigureAwait(false);
             return JobOutcomes.Poisoned;
         }
         if (received.DequeueCount > queue.MaxDequeueCount)
         {
-            logger.LogWarning("Job {JobId} was delivered {Count} times; moving it to the poison queue.", message.JobId, received.DequeueCount);
+            LogTooManyDeliveries(logger, message.JobId, received.DequeueCount);
             await queue.MoveToPoisonAsync(received, stoppingToken).ConfigureAwait(false);
             return JobOutcomes.Poisoned;
         }
@@ -86,7 +85,7 @@ internal sealed class JobProcessor(
         }
         catch (PipelineException e) when (!e.IsTransient)
         {
-            logger.LogInformation("Job {JobId} failed: {Code}: {Reason}", message.JobId, e.Code, e.Message);
+            LogJobFailed(logger, message.JobId, e.Code, e.Message);
             activity?.SetStatus(ActivityStatusCode.Error, e.Code.ToString());
             await FailAsync(message, e.Code, e.Message, stoppingToken).ConfigureAwait(false);
             PipelineMetrics.JobEntered(JobState.Failed, "runner");
@@ -96,7 +95,7 @@ internal sealed class JobProcessor(
         }
         catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
         {
-            logger.LogWarning("Job {JobId} abandoned: its message is held by another worker now.", message.JobId);
+            LogAbandoned(logger, message.JobId);
             return JobOutcomes.Skipped;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -112,13 +111,13 @@ internal sealed class JobProcessor(
             activity?.SetStatus(ActivityStatusCode.Error, code.ToString());
             if (received.DequeueCount >= queue.MaxDequeueCount)
             {
-                logger.LogError(e, "Job {JobId} failed on its last allowed delivery ({Code}); moving it to the poison queue.", message.JobId, code);
+                LogFailedOnLastDelivery(logger, e, message.JobId, code);
                 await RecordLastErrorAsync(message, code, e is PipelineException ? e.Message : "An unexpected error occurred in the runner.", stoppingToken).ConfigureAwait(false);
                 await lease.DisposeAsync().ConfigureAwait(false);
                 await queue.MoveToPoisonAsync(lease.Current, stoppingToken).ConfigureAwait(false);
                 return JobOutcomes.Poisoned;
             }
-            logger.LogWarning(e, "Job {JobId} failed transiently ({Code}) on delivery {Count}; it will be retried.", message.JobId, code, received.DequeueCount);
+            LogFailedTransiently(logger, e, message.JobId, code, received.DequeueCount);
             return JobOutcomes.Retried;
         }
     }
@@ -132,7 +131,7 @@ internal sealed class JobProcessor(
         }
         if (record is null)
         {
-            logger.LogInformation("Job {JobId} is already finished; deleting the repeated message.", message.JobId);
+            LogAlreadyFinished(logger, message.JobId);
             return JobOutcomes.Skipped;
         }
 
@@ -208,9 +207,7 @@ internal sealed class JobProcessor(
             }
             : r, cancellationToken).ConfigureAwait(false);
         PipelineMetrics.JobEntered(JobState.Succeeded, "runner");
-        logger.LogInformation("Job {JobId} succeeded: {Count} ages of a {Width}×{Height} {Format} with {Model}/{Version}, {Applied} ({Faces} faces).",
-            message.JobId, outputs.Count, result.Input.Width, result.Input.Height, result.Input.Format, model.Name, model.Version,
-            result.Region.Applied, result.Region.Faces.Count);
+        LogSucceeded(logger, message.JobId, outputs.Count, result.Input.Width, result.Input.Height, result.Input.Format, model.Name, model.Version, result.Region.Applied, result.Region.Faces.Count);
         return JobOutcomes.Succeeded;
     }
 
@@ -275,7 +272,7 @@ internal sealed class JobProcessor(
         }
         catch (Exception e) when (e is PipelineException or OperationCanceledException)
         {
-            logger.LogWarning(e, "Could not record the last error of job {JobId}; the poison handler fails it without the cause.", message.JobId);
+            LogLastErrorNotRecorded(logger, e, message.JobId);
         }
     }
 
@@ -288,9 +285,39 @@ internal sealed class JobProcessor(
         }
         catch (Exception e) when (e is PipelineException or OperationCanceledException)
         {
-            logger.LogDebug(e, "Could not hand message {MessageId} back at shutdown; it reappears after its visibility timeout.", message.MessageId);
+            LogNotHandedBack(logger, e, message.MessageId);
         }
     }
 
     private static bool IsFatal(Exception e) => e is OutOfMemoryException or StackOverflowException or AccessViolationException;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} abandoned: its message is held by another worker now.")]
+    private static partial void LogAbandoned(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} is already finished; deleting the repeated message.")]
+    private static partial void LogAlreadyFinished(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed on its last allowed delivery ({Code}); moving it to the poison queue.")]
+    private static partial void LogFailedOnLastDelivery(ILogger logger, Exception exception, string jobId, PipelineErrorCode code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed transiently ({Code}) on delivery {Count}; it will be retried.")]
+    private static partial void LogFailedTransiently(ILogger logger, Exception exception, string jobId, PipelineErrorCode code, long count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} failed: {Code}: {Reason}")]
+    private static partial void LogJobFailed(ILogger logger, string jobId, PipelineErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record the last error of job {JobId}; the poison handler fails it without the cause.")]
+    private static partial void LogLastErrorNotRecorded(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId} is not a usable job message ({Problem}); moving it to the poison queue.")]
+    private static partial void LogNotAJobMessage(ILogger logger, string messageId, string? problem);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not hand message {MessageId} back at shutdown; it reappears after its visibility timeout.")]
+    private static partial void LogNotHandedBack(ILogger logger, Exception exception, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} succeeded: {Count} ages of a {Width}×{Height} {Format} with {Model}/{Version}, {Applied} ({Faces} faces).")]
+    private static partial void LogSucceeded(ILogger logger, string jobId, int count, int width, int height, ImageFormat format, string model, string version, string applied, int faces);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was delivered {Count} times; moving it to the poison queue.")]
+    private static partial void LogTooManyDeliveries(ILogger logger, string jobId, long count);
 }

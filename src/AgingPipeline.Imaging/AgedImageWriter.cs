@@ -1,4 +1,3 @@
-using AgingPipeline.Contracts;
 using Microsoft.Extensions.Logging;
 using NetVips;
 

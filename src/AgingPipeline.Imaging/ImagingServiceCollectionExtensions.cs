@@ -1,6 +1,5 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging.Faces;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

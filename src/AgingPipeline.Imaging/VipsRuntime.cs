@@ -11,7 +11,7 @@ namespace AgingPipeline.Imaging;
 /// operation fails even if sniffing were bypassed. libvips warnings (which name the damage in broken files) are routed
 /// to <see cref="ILogger"/> instead of stderr. The settings are global to the process, so the first call wins and
 /// later calls are no-ops.</remarks>
-public static class VipsRuntime
+public static partial class VipsRuntime
 {
     private static readonly object s_gate = new();
     private static Log.LogDelegate? s_logHandler;
@@ -98,6 +98,9 @@ public static class VipsRuntime
             Enums.LogLevelFlags.Warning => LogLevel.Debug,
             _ => LogLevel.Trace,
         };
-        s_logger.Log(logLevel, "libvips {Domain}: {Message}", domain, message);
+        LogLibvips(s_logger, logLevel, domain, message);
     }
+
+    [LoggerMessage(Message = "libvips {Domain}: {Message}")]
+    private static partial void LogLibvips(ILogger logger, LogLevel level, string? domain, string? message);
 }

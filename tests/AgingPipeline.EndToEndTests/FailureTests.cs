@@ -62,7 +62,7 @@ public sealed class FailureTests(PipelineStackFixture fixture)
         Assert.Equal(5, record.Attempts);
         Assert.Contains("5 attempts", record.ErrorMessage);
         Assert.Contains("The last error was:", record.ErrorMessage);
-        Assert.Equal(5, Regex.Matches(stack.AllRunnerLogs(), $"Job {jobId} failed (transiently|on its last allowed delivery)").Count);
+        Assert.Equal(5, Regex.Count(stack.AllRunnerLogs(), $"Job {jobId} failed (transiently|on its last allowed delivery)"));
         // Delivered by the pump's poison-queue trigger with a 2xx, then deleted.
         await Poll.UntilAsync(() => Task.FromResult(Regex.IsMatch(stack.Pump.ReadLog(), $@"Delivered poison message \S+ \(dequeue count 1\): 200 .*Job {jobId} is Failed")),
             TimeSpan.FromSeconds(30), () => "the pump to log the delivery\n" + stack.Pump.Tail(40));

@@ -91,7 +91,7 @@ public sealed class FaultTests(FaultStackFixture fixture, ITestOutputHelper outp
             foreach (var (jobId, input) in inputs)
             {
                 await JobChecks.AssertSucceededAsync(stack, records[jobId], [30, 60], input, "jpg");
-                var successes = Regex.Matches(logs, $"Job {jobId} succeeded").Count;
+                var successes = Regex.Count(logs, $"Job {jobId} succeeded");
                 Assert.True(successes <= 1, $"Job {jobId} succeeded {successes} times");
                 logged += successes;
             }
@@ -276,11 +276,11 @@ public sealed class FaultTests(FaultStackFixture fixture, ITestOutputHelper outp
             var parked = stack.Clients.QueueService.GetQueueClient(BlobNames.PoisonQueue + "-poison");
             await Poll.UntilAsync(async () => await parked.ExistsAsync() && (await parked.PeekMessagesAsync(32)).Value.Any(m => m.Body.ToString().Contains(abandoned, StringComparison.Ordinal)),
                 TimeSpan.FromSeconds(60), () => "the message in aging-jobs-poison-poison\n" + stack.Pump.Tail(40));
-            Assert.Equal(5, Regex.Matches(stack.Pump.ReadLog(), $"Delivery of poison message {abandonedMessage} failed").Count);
+            Assert.Equal(5, Regex.Count(stack.Pump.ReadLog(), $"Delivery of poison message {abandonedMessage} failed"));
 
             // Fails while the app is down, and stays in the queue (released, not deleted) for the next try.
             var (waiting, waitingMessage) = await SendPoisonAsync(stack);
-            await Poll.UntilAsync(() => Task.FromResult(Regex.Matches(stack.Pump.ReadLog(), $"Delivery of poison message {waitingMessage} failed").Count >= 2),
+            await Poll.UntilAsync(() => Task.FromResult(Regex.Count(stack.Pump.ReadLog(), $"Delivery of poison message {waitingMessage} failed") >= 2),
                 TimeSpan.FromSeconds(30), () => "two failed invocations\n" + stack.Pump.Tail(40));
             Assert.Equal(1, (await stack.Clients.PoisonQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
             Assert.Null(await stack.TryGetJobAsync(waiting));

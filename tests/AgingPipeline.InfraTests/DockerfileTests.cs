@@ -129,7 +129,7 @@ public sealed class DockerfileTests
         return lines.Where(l => l.StartsWith('!')).Select(l => l[1..].TrimEnd('/').Split('/')[0]).ToHashSet(StringComparer.Ordinal);
     }
 
-    private static IEnumerable<string> ProjectClosure(string project)
+    private static HashSet<string> ProjectClosure(string project)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<string>([Path.GetFullPath(project)]);

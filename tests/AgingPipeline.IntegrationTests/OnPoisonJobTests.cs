@@ -29,7 +29,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     {
         var jobId = await CreateAsync(JobState.Queued);
         var body = JobQueue.Serialize(MessageFor(jobId));
-        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.String(body));
+        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.JsonString(body));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var record = (await fixture.Jobs.GetAsync(jobId))!.Record;
         Assert.Equal(JobState.Failed, record.State);
@@ -42,7 +42,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     {
         var jobId = await CreateAsync(JobState.Processing, PipelineErrorCode.ModelFailed, "the model returned NaN", attempts: 5);
         var body = JobQueue.Serialize(MessageFor(jobId));
-        var doubleEncoded = Invocations.String(JsonSerializer.Serialize(body));
+        var doubleEncoded = Invocations.JsonString(JsonSerializer.Serialize(body));
         var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), doubleEncoded, dequeueCount: 2);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var record = (await fixture.Jobs.GetAsync(jobId))!.Record;
@@ -59,7 +59,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     {
         var jobId = await CreateAsync(JobState.Queued);
         var body = JobQueue.Serialize(MessageFor(jobId));
-        var data = form == "base64" ? Invocations.String(Convert.ToBase64String(Encoding.UTF8.GetBytes(body))) : Invocations.Json(body);
+        var data = form == "base64" ? Invocations.JsonString(Convert.ToBase64String(Encoding.UTF8.GetBytes(body))) : Invocations.Json(body);
         var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), data);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(JobState.Failed, (await fixture.Jobs.GetAsync(jobId))!.Record.State);
@@ -70,7 +70,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     {
         var jobId = await CreateAsync(JobState.Succeeded);
         var before = (await fixture.Jobs.GetAsync(jobId))!;
-        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.String(JobQueue.Serialize(MessageFor(jobId))));
+        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.JsonString(JobQueue.Serialize(MessageFor(jobId))));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var after = (await fixture.Jobs.GetAsync(jobId))!;
         Assert.Equal(JobState.Succeeded, after.Record.State);
@@ -82,7 +82,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     {
         var jobId = JobIds.FromBlob("uploads", Guid.NewGuid().ToString(), "\"0x2\"");
         var (batchId, _) = await fixture.CreateBatchRecordAsync();
-        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.String(JobQueue.Serialize(MessageFor(jobId, batchId))));
+        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.JsonString(JobQueue.Serialize(MessageFor(jobId, batchId))));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var record = (await fixture.Jobs.GetAsync(jobId))!.Record;
         Assert.Equal(PipelineErrorCode.RetriesExhausted, record.ErrorCode);
@@ -94,7 +94,7 @@ public sealed class OnPoisonJobTests(PipelineFixture fixture) : IClassFixture<Pi
     [Fact]
     public async Task Garbage_is_consumed_and_reported_in_the_logs()
     {
-        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.String("not json at all"));
+        var response = await Invocations.OnPoisonJobAsync(fixture.App.CreateClient(), Invocations.JsonString("not json at all"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("Dropped poison message", await response.Content.ReadAsStringAsync());
     }

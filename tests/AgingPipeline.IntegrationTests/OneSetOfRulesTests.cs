@@ -119,10 +119,10 @@ public sealed class OneSetOfRulesTests(ShippedLimitsFixture fixture, ITestOutput
         var files = TestCorpus.Files;
         var scratch = Scratch();
         var results = new ConcurrentDictionary<string, Entries>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (path, _) =>
+        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (path, cancellationToken) =>
         {
             var relative = Path.GetRelativePath(TestCorpus.Images, path).Replace(Path.DirectorySeparatorChar, '/');
-            results[relative] = await RunAsync(relative, await File.ReadAllBytesAsync(path), scratch);
+            results[relative] = await RunAsync(relative, await File.ReadAllBytesAsync(path, cancellationToken), scratch);
         });
 
         var mismatches = new List<string>();

@@ -12,7 +12,7 @@ internal static class BatchCommand
     public static Command Create(CliOptions common, CliConsole console)
     {
         var input = new Argument<string>("folder") { Description = "The folder to upload (searched recursively)." };
-        var ages = common.Ages(required: false);
+        var ages = CliOptions.Ages(required: false);
         var outFolder = new Option<string?>("--out", "-o")
         {
             Description = "Where results are mirrored and the batch's state file (.aging-batch.json) is kept (default: <folder>-aged next to the folder).",
@@ -21,10 +21,10 @@ internal static class BatchCommand
         {
             Description = "Name of the storage folder of a new batch (default: a random 130-bit id; a resumed batch keeps its own). A batch the CLI writes straight into storage is followed with 'aging status', not through the web API, which lists only batches it issued.",
         };
-        var model = common.Model();
-        var region = common.Region();
-        var connection = common.Connection();
-        var accountUrl = common.AccountUrl();
+        var model = CliOptions.Model();
+        var region = CliOptions.Region();
+        var connection = CliOptions.Connection();
+        var accountUrl = CliOptions.AccountUrl();
         var noWait = new Option<bool>("--no-wait") { Description = "Upload only; follow and download later by running the same command again (or 'aging get')." };
         var interval = new Option<double>("--interval")
         {
@@ -32,7 +32,7 @@ internal static class BatchCommand
             DefaultValueFactory = _ => 1.0,
         };
         var timeout = new Option<double?>("--timeout") { Description = "Stop following after this many seconds (exit code 3); the jobs go on in the pipeline." };
-        var force = common.Force();
+        var force = CliOptions.Force();
         var command = new Command("batch", "Upload a folder to the pipeline as one batch (storage → OnImageUploaded → runner), follow it live and download the results into a mirrored folder. Resumable: run the same command again after Ctrl-C or a crash; nothing is uploaded twice and only new results are downloaded.")
         {
             input, ages, outFolder, batchId, model, region, connection, accountUrl, noWait, interval, timeout, force,

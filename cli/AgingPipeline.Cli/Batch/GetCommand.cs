@@ -16,9 +16,9 @@ internal static class GetCommand
     {
         var id = new Argument<string>("id") { Description = "A batch id or a job id." };
         var outFolder = new Option<string>("--out", "-o") { Description = "Folder to download into.", Required = true };
-        var force = common.Force();
-        var connection = common.Connection();
-        var accountUrl = common.AccountUrl();
+        var force = CliOptions.Force();
+        var connection = CliOptions.Connection();
+        var accountUrl = CliOptions.AccountUrl();
         var command = new Command("get", "Download the results of a batch (mirrored by folder) or of one job. Jobs not finished yet are reported as incomplete (exit code 3).")
         {
             id, outFolder, force, connection, accountUrl,

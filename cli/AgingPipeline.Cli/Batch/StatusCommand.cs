@@ -100,8 +100,8 @@ internal static class StatusCommand
     public static Command Create(CliOptions common, CliConsole console)
     {
         var id = new Argument<string>("id") { Description = "A batch id (as printed by 'aging batch') or a job id." };
-        var connection = common.Connection();
-        var accountUrl = common.AccountUrl();
+        var connection = CliOptions.Connection();
+        var accountUrl = CliOptions.AccountUrl();
         var command = new Command("status", "Show the state of a batch or a job. Exit code 0 when everything succeeded, 3 while jobs are still waiting or running, a failure's code otherwise.")
         {
             id, connection, accountUrl,

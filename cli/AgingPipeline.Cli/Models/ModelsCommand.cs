@@ -82,7 +82,7 @@ internal static class ModelsCommand
     /// <summary>Creates the command.</summary>
     public static Command Create(CliOptions common, CliConsole console)
     {
-        var models = common.Models();
+        var models = CliOptions.Models();
         var command = new Command("models", "List the models a local repository serves (with manifest details) and the folders it skips, with their reasons.")
         {
             models,

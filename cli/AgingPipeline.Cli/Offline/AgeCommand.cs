@@ -16,12 +16,12 @@ internal static class AgeCommand
     public static Command Create(CliOptions common, CliConsole console)
     {
         var input = new Argument<string>("input") { Description = "An image, or a folder of images (searched recursively)." };
-        var ages = common.Ages(required: true);
+        var ages = CliOptions.Ages(required: true);
         var outFolder = new Option<string>("--out", "-o") { Description = "Output folder; the input's folder structure is mirrored below it.", Required = true };
-        var force = common.Force();
-        var model = common.Model();
-        var region = common.Region();
-        var models = common.Models();
+        var force = CliOptions.Force();
+        var model = CliOptions.Model();
+        var region = CliOptions.Region();
+        var models = CliOptions.Models();
         var jobs = new Option<int?>("--jobs", "-j")
         {
             Description = "Images processed at once, at most the number of cores (default: the number of cores).",

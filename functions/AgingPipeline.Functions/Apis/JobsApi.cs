@@ -4,7 +4,6 @@ using AgingPipeline.Storage;
 using Azure;
 using Azure.Storage.Blobs.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace AgingPipeline.Functions.Apis;
 

@@ -174,7 +174,7 @@ public static class WebFormApi
 
     /// <summary>The job's output blobs with the file names they are offered under (the blob's last segment, which
     /// <see cref="BlobNames"/> made safe). Blobs outside the job's own folder are ignored.</summary>
-    private static IReadOnlyList<(string Name, string Blob)> OutputFiles(JobRecord record)
+    private static (string Name, string Blob)[] OutputFiles(JobRecord record)
     {
         var folder = record.JobId + "/";
         var blobs = record.Outputs.OrderBy(o => o.Age).Select(o => o.Blob).ToList();
@@ -281,7 +281,7 @@ public static class WebFormApi
 
     private sealed record PageAsset(string Name, byte[] Content, string ContentType, EntityTagHeaderValue ETag, DateTimeOffset LastModified);
 
-    private static IResult Serve(PageAsset asset, HttpContext context, string policy)
+    private static FileContentHttpResult Serve(PageAsset asset, HttpContext context, string policy)
     {
         var headers = context.Response.Headers;
         headers.CacheControl = "no-cache";
@@ -295,7 +295,7 @@ public static class WebFormApi
     /// <summary>Reads the page's files (top level of the web root, known types only) into memory.</summary>
     /// <remarks>The web root is the content root's <c>wwwroot</c>, or the one next to the application when the
     /// process was started from another directory (<c>dotnet path/to/AgingPipeline.Functions.dll</c>).</remarks>
-    private static IReadOnlyList<PageAsset> LoadAssets(IWebHostEnvironment environment)
+    private static List<PageAsset> LoadAssets(IWebHostEnvironment environment)
     {
         IFileProvider? provider = null;
         if (environment.WebRootFileProvider.GetFileInfo("index.html").Exists)

@@ -14,7 +14,7 @@ namespace AgingPipeline.Functions.Ingest;
 /// code is <c>RetriesExhausted</c>. Terminal records are left alone: a runner may have finished the job after all
 /// (the message was poisoned after its last lease ran out). Duplicated poison messages are therefore harmless.</para>
 /// </remarks>
-public sealed class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<PoisonJobHandler> logger)
+public sealed partial class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<PoisonJobHandler> logger)
 {
     /// <summary>Marks the job of a poison message failed.</summary>
     /// <param name="invocation">The poison message.</param>
@@ -29,7 +29,7 @@ public sealed class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<P
             // Nothing identifies a job: there is no record to mark. The message is consumed (it cannot become
             // valid), and its start is logged as an error for a person to look at.
             var preview = invocation.Body.Length <= 200 ? invocation.Body : invocation.Body[..200] + "…";
-            logger.LogError("Poison message {MessageId} is not a job message ({Problem}); dropped. Body starts: {Body}", invocation.MessageId, problem, preview);
+            LogNotAJobMessage(logger, invocation.MessageId, problem, preview);
             return $"Dropped poison message {invocation.MessageId}: {problem}";
         }
 
@@ -63,11 +63,11 @@ public sealed class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<P
             {
                 await jobs.AddToBatchAsync(message.BatchId, message.JobId, cancellationToken).ConfigureAwait(false);
             }
-            logger.LogWarning("Poisoned job {JobId} had no record; created a failed one.", message.JobId);
+            LogCreatedFailedRecord(logger, message.JobId);
             return $"Job {message.JobId} had no record; recorded it as failed (RetriesExhausted).";
         }
         var record = updated.Record;
-        logger.LogWarning("Poisoned job {JobId} is {State} ({Code}).", message.JobId, record.State, record.ErrorCode);
+        LogPoisoned(logger, message.JobId, record.State, record.ErrorCode);
         activity?.SetStatus(ActivityStatusCode.Error, record.ErrorCode.ToString());
         return $"Job {message.JobId} is {record.State} ({record.ErrorCode}).";
     }
@@ -79,4 +79,13 @@ public sealed class PoisonJobHandler(JobStore jobs, TimeProvider time, ILogger<P
             1 => "1 attempt",
             var n => $"{n} attempts",
         };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poisoned job {JobId} had no record; created a failed one.")]
+    private static partial void LogCreatedFailedRecord(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Poison message {MessageId} is not a job message ({Problem}); dropped. Body starts: {Body}")]
+    private static partial void LogNotAJobMessage(ILogger logger, string? messageId, string? problem, string body);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poisoned job {JobId} is {State} ({Code}).")]
+    private static partial void LogPoisoned(ILogger logger, string jobId, JobState state, PipelineErrorCode code);
 }

@@ -77,7 +77,7 @@ public sealed record UploadBatch(string BatchId, string? BatchToken, IReadOnlyLi
 /// issues (the token is returned once, and only its hash is stored); to add to a batch a request sends both. The batch
 /// record is written with the files' commit, so a refused request leaves no batch behind.</para>
 /// </remarks>
-public sealed class MultipartUploadProcessor
+public sealed partial class MultipartUploadProcessor
 {
     private const int MaxFieldChars = 1024;
 
@@ -208,7 +208,7 @@ public sealed class MultipartUploadProcessor
     /// the same name at the same time and won the create-only commit) is left alone (412). A reserved name that got no
     /// block is simply not found (404). Runs without the request's token: an aborted request cancels that token, and its
     /// blocks must still go. A failure is logged and does not hide the refusal the caller gets.</remarks>
-    private async Task DiscardStagedAsync(IReadOnlyList<string> blobNames)
+    private async Task DiscardStagedAsync(List<string> blobNames)
     {
         if (blobNames.Count == 0)
         {
@@ -238,12 +238,12 @@ public sealed class MultipartUploadProcessor
                     timeout.Token).ConfigureAwait(false);
                 if (deleted)
                 {
-                    _logger.LogInformation("Discarded the staged blocks of {Blob} (request refused or aborted)", blobName);
+                    LogDiscarded(_logger, blobName);
                 }
             }
             catch (Exception ex) when (ex is PipelineException or OperationCanceledException)
             {
-                _logger.LogWarning(ex, "Could not discard the staged blocks of {Blob}; storage drops uncommitted blocks after a week", blobName);
+                LogDiscardFailed(_logger, ex, blobName);
             }
         }
     }
@@ -529,7 +529,7 @@ public sealed class MultipartUploadProcessor
             }
             var etag = info.ETag.ToString();
             committed.Add(new UploadedFile(JobIds.FromBlob(BlobNames.UploadsContainer, file.Blob, etag), file.FileName, file.Blob, etag, file.Bytes));
-            _logger.LogInformation("Uploaded {Blob} ({Bytes} bytes) as job {JobId}", file.Blob, file.Bytes, committed[^1].JobId);
+            LogUploaded(_logger, file.Blob, file.Bytes, committed[^1].JobId);
         }
         return committed;
     }
@@ -553,4 +553,13 @@ public sealed class MultipartUploadProcessor
         new(refusal.Code, Problems.StatusFor(refusal.Code), refusal.Message) { FileName = Truncate(displayName) };
 
     private static string Truncate(string text) => text.Length <= 80 ? text : text[..80] + "…";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not discard the staged blocks of {Blob}; storage drops uncommitted blocks after a week")]
+    private static partial void LogDiscardFailed(ILogger logger, Exception exception, string blob);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Discarded the staged blocks of {Blob} (request refused or aborted)")]
+    private static partial void LogDiscarded(ILogger logger, string blob);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Uploaded {Blob} ({Bytes} bytes) as job {JobId}")]
+    private static partial void LogUploaded(ILogger logger, string blob, long bytes, string jobId);
 }

@@ -40,5 +40,5 @@ public static class Invocations
 
     public static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
-    public static JsonElement String(string value) => JsonSerializer.SerializeToElement(value);
+    public static JsonElement JsonString(string value) => JsonSerializer.SerializeToElement(value);
 }
