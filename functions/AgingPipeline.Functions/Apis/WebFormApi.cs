@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.Functions.Http;
 using AgingPipeline.Storage;
 using Azure;
@@ -39,7 +40,11 @@ public static class WebFormApi
         [".ico"] = "image/x-icon",
     };
 
-    private static readonly HashSet<string> s_imageTypes = new(StringComparer.OrdinalIgnoreCase) { "image/png", "image/jpeg", "image/webp" };
+    /// <summary>The formats the pipeline reads and writes; their content types and extensions come from ImageFormats and
+    /// <see cref="BlobNames"/>.</summary>
+    private static readonly ImageFormat[] s_imageFormats = [ImageFormat.Png, ImageFormat.Jpeg, ImageFormat.WebP];
+
+    private static readonly HashSet<string> s_imageTypes = new(s_imageFormats.Select(ImageSniffer.ContentType), StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Maps the page, its assets and the form's API.</summary>
     public static IEndpointRouteBuilder MapWebFormApi(this IEndpointRouteBuilder app)
@@ -81,7 +86,7 @@ public static class WebFormApi
             l.MaxPixels,
             l.MinDimension,
             l.MaxDimension,
-            ["image/png", "image/jpeg", "image/webp"],
+            [.. s_imageFormats.Select(ImageSniffer.ContentType)],
             [".png", ".jpg", ".jpeg", ".webp"],
             options.Value.MaxFilesPerRequest,
             options.Value.MaxRequestBytes,
@@ -209,13 +214,14 @@ public static class WebFormApi
         return result ?? throw new PipelineException(PipelineErrorCode.InputGone, "An output of this job is no longer in storage.");
     }
 
-    private static string ContentTypeOf(string name) => Path.GetExtension(name).ToLowerInvariant() switch
+    /// <summary>The content type of an output from its name, whose extension <see cref="BlobNames.ExtensionFor"/> chose.</summary>
+    private static string ContentTypeOf(string name)
     {
-        ".png" => "image/png",
-        ".jpg" or ".jpeg" => "image/jpeg",
-        ".webp" => "image/webp",
-        _ => "application/octet-stream",
-    };
+        var extension = Path.GetExtension(name).TrimStart('.');
+        return s_imageFormats.Where(f => string.Equals(BlobNames.ExtensionFor(f), extension, StringComparison.OrdinalIgnoreCase))
+            .Select(ImageSniffer.ContentType)
+            .FirstOrDefault("application/octet-stream");
+    }
 
     /// <summary>Holds what <see cref="ZipArchive"/> writes synchronously (local headers, data descriptors, the
     /// central directory: a few hundred bytes each) and sends it with the next asynchronous write or flush.</summary>
