@@ -1,9 +1,15 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using AgingPipeline.AppHost;
 using AgingPipeline.Contracts;
 using AgingPipeline.Storage;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgingPipeline.Testing;
 
@@ -44,54 +50,61 @@ public sealed record LocalStackOptions(string Name)
     public string HostEnvironment { get; init; } = "Development";
 }
 
-/// <summary>The whole local stack as real processes on free loopback ports, started the way <c>run.sh</c> starts it
-/// (the same programs, the same environment variables, plus test timings): a private Azurite, the function app
-/// (<c>dotnet AgingPipeline.Functions.dll</c>, the custom handler), the event pump (uploads → OnImageUploaded,
-/// aging-jobs-poison → OnPoisonJob) and one runner.</summary>
+/// <summary>The whole local stack on free loopback ports, started from the same Aspire AppHost as <c>run.sh</c>
+/// (<c>infra/local/AgingPipeline.AppHost</c>, through <c>Aspire.Hosting.Testing</c>): a private Azurite, the function
+/// app (<c>dotnet AgingPipeline.Functions.dll</c>, the custom handler), the event pump (uploads → OnImageUploaded,
+/// aging-jobs-poison → OnPoisonJob) and one runner, plus the tests' short timings.</summary>
 /// <remarks>
 /// <para>The runner serves a temporary model root: the shipped models (<c>models/character-ager</c>) when they are in
 /// the repository, otherwise the small test models, plus the deliberately faulty models of
 /// <c>tests/fixtures/faulty-models</c> (never the default).</para>
-/// <para>Logs go to <c>artifacts/stacks/{name}/logs/{process}-{n}.log</c>; every restart of a process gets a new file.
-/// Dispose kills every process tree.</para>
+/// <para>The AppHost's own restarts are off: a test that kills a service starts it again itself. Logs go to
+/// <c>artifacts/stacks/{name}/logs/{service}.log</c> (every run of the service, a line where each starts). Dispose stops
+/// the AppHost, and with it every service.</para>
 /// </remarks>
 public sealed class LocalStack : IAsyncDisposable
 {
     private readonly LocalStackOptions _options;
     private readonly string _directory;
     private readonly Dictionary<string, int> _starts = new(StringComparer.Ordinal);
-    private readonly List<ServiceProcess> _runners = [];
-    private readonly List<ServiceProcess> _all = [];
+    private readonly Dictionary<string, ServiceLog> _logs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StackService> _current = new(StringComparer.Ordinal);
+    private readonly List<StackService> _runners = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _logCopies = [];
+    private Task _follow = Task.CompletedTask;
     private readonly int _functionPort;
     private readonly int _runnerPort;
+    private DistributedApplication? _app;
     private Dictionary<string, string> _runnerOverrides = new(StringComparer.Ordinal);
 
-    private LocalStack(LocalStackOptions options, string directory, AzuriteProcess azurite)
+    private LocalStack(LocalStackOptions options, string directory)
     {
         _options = options;
         _directory = directory;
-        Azurite = azurite;
         _functionPort = AzuriteProcess.FreePort();
         _runnerPort = AzuriteProcess.FreePort();
+        Azurite = new StackAzurite(this, AzuriteProcess.FreePort(), AzuriteProcess.FreePort(), AzuriteProcess.FreePort());
         FunctionAppUrl = new Uri($"http://127.0.0.1:{_functionPort}/");
         RunnerUrl = new Uri($"http://127.0.0.1:{_runnerPort}/");
         Http = new HttpClient { BaseAddress = FunctionAppUrl, Timeout = TimeSpan.FromSeconds(120) };
         (ModelRoot, ModelName) = PrepareModelRoot(Path.Combine(directory, "models"));
     }
 
-    public AzuriteProcess Azurite { get; }
+    /// <summary>The stack's Azurite (stop and start it with its data when <see cref="LocalStackOptions.PersistentStorage"/>).</summary>
+    public StackAzurite Azurite { get; }
 
-    /// <summary>The function app (custom handler).</summary>
-    public ServiceProcess Functions { get; private set; } = null!;
+    /// <summary>The function app (custom handler): its current run.</summary>
+    public StackService Functions => Current(AgingStack.Functions);
 
-    /// <summary>The event pump.</summary>
-    public ServiceProcess Pump { get; private set; } = null!;
+    /// <summary>The event pump: its current run.</summary>
+    public StackService Pump => Current(AgingStack.EventPump);
 
-    /// <summary>The current runner process (replaced by every restart).</summary>
-    public ServiceProcess Runner { get; private set; } = null!;
+    /// <summary>The current runner (replaced by every restart).</summary>
+    public StackService Runner => Current(AgingStack.Runner);
 
-    /// <summary>Every runner process started so far, the current one last.</summary>
-    public IReadOnlyList<ServiceProcess> RunnerHistory => _runners;
+    /// <summary>Every runner run so far, the current one last.</summary>
+    public IReadOnlyList<StackService> RunnerHistory => _runners;
 
     public Uri FunctionAppUrl { get; }
 
@@ -117,7 +130,7 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>The job queue and its poison queue.</summary>
     public JobQueue Queue => new(Clients.JobsQueue, Clients.PoisonQueue, Polly.ResiliencePipeline.Empty, Clients.Options);
 
-    /// <summary>Starts every process and waits until the function app and the runner are healthy.</summary>
+    /// <summary>Starts the AppHost and waits until Azurite accepts and the function app and the runner are healthy.</summary>
     public static async Task<LocalStack> StartAsync(LocalStackOptions options)
     {
         var directory = Path.Combine(options.ArtifactsDirectory, "stacks", options.Name);
@@ -126,8 +139,7 @@ public sealed class LocalStack : IAsyncDisposable
             Directory.Delete(directory, recursive: true);
         }
         Directory.CreateDirectory(directory);
-        var azurite = new AzuriteProcess(options.PersistentStorage ? Path.Combine(directory, "azurite") : null, Path.Combine(directory, "logs"));
-        var stack = new LocalStack(options, directory, azurite);
+        var stack = new LocalStack(options, directory);
         try
         {
             await stack.StartAllAsync();
@@ -140,9 +152,83 @@ public sealed class LocalStack : IAsyncDisposable
         }
     }
 
+    /// <summary>The AppHost's <c>Stack</c> settings for this stack: its ports and folders, the hosts' environment, and the
+    /// tests' timings on top of what every stack gets.</summary>
+    private string[] AppHostArguments()
+    {
+        var args = new List<string>
+        {
+            $"Stack:Root={RepoPaths.Root}",
+            $"Stack:DataDirectory={_directory}",
+            $"Stack:Configuration={_options.Configuration}",
+            $"Stack:Environment={_options.HostEnvironment}",
+            $"Stack:BlobPort={Azurite.BlobPort}",
+            $"Stack:QueuePort={Azurite.QueuePort}",
+            $"Stack:TablePort={Azurite.TablePort}",
+            $"Stack:FunctionsPort={_functionPort}",
+            $"Stack:RunnerPort={_runnerPort}",
+            $"Stack:InMemoryStorage={!_options.PersistentStorage}",
+            "Stack:RestartDeadServices=false",
+        };
+        var functions = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
+        {
+            ["Uploads__DefaultModel"] = ModelName,
+        };
+        if (_options.EnqueueRecoveryAfter is { } recovery)
+        {
+            functions["FunctionApp__EnqueueRecoveryAfter"] = recovery.ToString("c");
+        }
+        var pump = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
+        {
+            ["EventPump__PollInterval"] = "00:00:00.250",
+            ["EventPump__RetryMaxDelay"] = "00:00:05",
+            ["PoisonPump__PollInterval"] = "00:00:00.250",
+            ["PoisonPump__RetryVisibilityTimeout"] = "00:00:02",
+        };
+        var runner = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
+        {
+            ["Storage__VisibilityTimeout"] = _options.VisibilityTimeout.ToString("c"),
+            ["Inference__ModelRoot"] = ModelRoot,
+            ["Inference__DefaultModel"] = ModelName,
+            ["Inference__IntraOpThreads"] = "2",
+            ["Inference__InterOpThreads"] = "1",
+            ["Runner__MaxConcurrentJobs"] = _options.RunnerConcurrency.ToString(CultureInfo.InvariantCulture),
+            ["Runner__MinPollInterval"] = "00:00:00.200",
+            ["Runner__MaxPollInterval"] = "00:00:01",
+        };
+        foreach (var (service, settings) in new[] { (AgingStack.Functions, functions), (AgingStack.EventPump, pump), (AgingStack.Runner, runner) })
+        {
+            args.AddRange(settings.Select(s => $"Stack:Settings:{service}:{s.Key}={s.Value}"));
+        }
+        return [.. args];
+    }
+
     private async Task StartAllAsync()
     {
-        await Azurite.StartAsync();
+        var entryPoint = typeof(StackOptions).Assembly.EntryPoint?.DeclaringType
+            ?? throw new InvalidOperationException("The AppHost assembly has no entry point.");
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync(entryPoint, AppHostArguments(), static (app, host) =>
+        {
+            app.DisableDashboard = true;
+        });
+        // The runner's settings of this stack (LocalStackOptions.RunnerSettings) and of the test (StartRunnerAsync's
+        // overrides) win over the stack's own; read at every start, so a restart picks up new overrides.
+        var runner = builder.Resources.OfType<ExecutableResource>().Single(r => r.Name == AgingStack.Runner);
+        builder.CreateResourceBuilder(runner).WithEnvironment(context =>
+        {
+            foreach (var (key, value) in _options.RunnerSettings.Concat(_runnerOverrides))
+            {
+                context.EnvironmentVariables[key] = value;
+            }
+        });
+        _app = await builder.BuildAsync();
+        foreach (var service in new[] { AgingStack.Azurite, AgingStack.Functions, AgingStack.EventPump, AgingStack.Runner })
+        {
+            _logs[service] = new ServiceLog(Path.Combine(_directory, "logs", service + ".log"));
+        }
+        _follow = FollowAsync(_stopping.Token);
+        await _app.StartAsync();
+
         Clients = new StorageClients(new StorageOptions
         {
             ConnectionString = Azurite.ConnectionString,
@@ -150,45 +236,22 @@ public sealed class LocalStack : IAsyncDisposable
             RetryMaxDelay = TimeSpan.FromSeconds(1),
             NetworkTimeout = TimeSpan.FromSeconds(20),
         });
-        await StartFunctionsAsync();
-        Pump = StartDotnet("event-pump", Path.Combine("infra", "local", "AgingPipeline.EventPump"), "AgingPipeline.EventPump", [], new(StorageSettings)
-        {
-            ["DOTNET_ENVIRONMENT"] = _options.HostEnvironment,
-            ["EventPump__FunctionAppUrl"] = FunctionAppUrl.ToString().TrimEnd('/'),
-            ["EventPump__StateFile"] = Path.Combine(_directory, "event-pump", "state.json"),
-            ["EventPump__PollInterval"] = "00:00:00.250",
-            ["EventPump__RetryMaxDelay"] = "00:00:05",
-            ["PoisonPump__PollInterval"] = "00:00:00.250",
-            ["PoisonPump__RetryVisibilityTimeout"] = "00:00:02",
-        });
-        await StartRunnerAsync();
+        await WaitForRunAsync(AgingStack.Azurite, null, TimeSpan.FromSeconds(60), previousPid: null);
+        await Azurite.WaitUntilAcceptingAsync(TimeSpan.FromSeconds(60));
+        await WaitForRunAsync(AgingStack.Functions, new Uri(FunctionAppUrl, "api/health"), TimeSpan.FromSeconds(120), previousPid: null);
+        await WaitForRunAsync(AgingStack.EventPump, null, TimeSpan.FromSeconds(60), previousPid: null);
+        await WaitForRunAsync(AgingStack.Runner, new Uri(RunnerUrl, "health"), TimeSpan.FromSeconds(180), previousPid: null);
     }
 
-    /// <summary>Settings every component gets for storage: the connection string (as run.sh) and short retries.</summary>
-    private Dictionary<string, string> StorageSettings => new(StringComparer.Ordinal)
+    /// <summary>Settings every component gets for storage: short retries (the connection string comes from the AppHost).</summary>
+    private static Dictionary<string, string> StorageSettings => new(StringComparer.Ordinal)
     {
-        ["Storage__ConnectionString"] = Azurite.ConnectionString,
         ["Storage__RetryBaseDelay"] = "00:00:00.100",
         ["Storage__RetryMaxDelay"] = "00:00:01",
     };
 
-    /// <summary>Starts the function app (again) on its port and waits for <c>/api/health</c>.</summary>
-    public async Task StartFunctionsAsync()
-    {
-        var settings = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
-        {
-            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = _functionPort.ToString(),
-            ["ASPNETCORE_ENVIRONMENT"] = _options.HostEnvironment,
-            ["FunctionApp__EnsureStorageOnStart"] = "true",
-            ["Uploads__DefaultModel"] = ModelName,
-        };
-        if (_options.EnqueueRecoveryAfter is { } recovery)
-        {
-            settings["FunctionApp__EnqueueRecoveryAfter"] = recovery.ToString("c");
-        }
-        Functions = StartDotnet("functions", Path.Combine("functions", "AgingPipeline.Functions"), "AgingPipeline.Functions", [], settings);
-        await WaitForHttpAsync(Functions, new Uri(FunctionAppUrl, "api/health"), TimeSpan.FromSeconds(90));
-    }
+    /// <summary>Starts the function app again (after <see cref="KillFunctionsAsync"/>) and waits for <c>/api/health</c>.</summary>
+    public Task StartFunctionsAsync() => RestartAsync(AgingStack.Functions, new Uri(FunctionAppUrl, "api/health"), TimeSpan.FromSeconds(90));
 
     /// <summary>Stops the function app (SIGKILL: a crash, as far as its callers can tell).</summary>
     public async Task KillFunctionsAsync()
@@ -197,13 +260,13 @@ public sealed class LocalStack : IAsyncDisposable
         await Functions.KillAsync();
     }
 
-    /// <summary>Starts a runner (the previous one must have exited) and waits until <c>/health</c> is healthy (model
-    /// loaded and warmed up).</summary>
+    /// <summary>Starts the runner again (the previous run must have exited) and waits until <c>/health</c> is healthy
+    /// (model loaded and warmed up).</summary>
     /// <param name="overrides">Settings that replace the stack's runner settings from now on (also for later
     /// restarts), e.g. <c>Storage__VisibilityTimeout</c>; null keeps the current ones.</param>
     public async Task StartRunnerAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
-        if (Runner is { HasExited: false })
+        if (!Runner.HasExited)
         {
             throw new InvalidOperationException("The runner is still running; stop it first.");
         }
@@ -211,28 +274,7 @@ public sealed class LocalStack : IAsyncDisposable
         {
             _runnerOverrides = new Dictionary<string, string>(overrides, StringComparer.Ordinal);
         }
-        var settings = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = _options.HostEnvironment,
-            // As the runner's container image and run.sh set it: two glibc arenas bound libvips' native memory.
-            ["MALLOC_ARENA_MAX"] = "2",
-            ["Storage__VisibilityTimeout"] = _options.VisibilityTimeout.ToString("c"),
-            ["Inference__ModelRoot"] = ModelRoot,
-            ["Inference__DefaultModel"] = ModelName,
-            ["Inference__IntraOpThreads"] = "2",
-            ["Inference__InterOpThreads"] = "1",
-            ["Runner__MaxConcurrentJobs"] = _options.RunnerConcurrency.ToString(),
-            ["Runner__MinPollInterval"] = "00:00:00.200",
-            ["Runner__MaxPollInterval"] = "00:00:01",
-        };
-        foreach (var (key, value) in _options.RunnerSettings.Concat(_runnerOverrides))
-        {
-            settings[key] = value;
-        }
-        Runner = StartDotnet("runner", Path.Combine("gpu-runner", "AgingPipeline.Runner"), "AgingPipeline.Runner",
-            ["--urls", RunnerUrl.ToString().TrimEnd('/')], settings);
-        _runners.Add(Runner);
-        await WaitForHttpAsync(Runner, new Uri(RunnerUrl, "health"), TimeSpan.FromSeconds(180));
+        await RestartAsync(AgingStack.Runner, new Uri(RunnerUrl, "health"), TimeSpan.FromSeconds(180));
     }
 
     /// <summary>SIGKILLs the runner: it dies mid-whatever, as in an out-of-memory kill or a lost node.</summary>
@@ -342,11 +384,11 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>Throws unless the function app, the pump and the runner are alive and both health endpoints answer 2xx.</summary>
     public async Task AssertAliveAsync()
     {
-        foreach (var process in new[] { Functions, Pump, Runner })
+        foreach (var service in new[] { Functions, Pump, Runner })
         {
-            if (process.HasExited)
+            if (service.HasExited)
             {
-                throw new InvalidOperationException($"{process.Name} exited with {process.ExitCode}.\n{Logs()}");
+                throw new InvalidOperationException($"{service.Name} exited with {service.ExitCode}.\n{Logs()}");
             }
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
@@ -364,11 +406,16 @@ public sealed class LocalStack : IAsyncDisposable
     public string Logs(int lines = 40)
     {
         var text = new StringBuilder();
-        foreach (var process in new[] { Azurite.Process, Functions, Pump, Runner })
+        foreach (var service in new[] { AgingStack.Azurite, AgingStack.Functions, AgingStack.EventPump, AgingStack.Runner })
         {
-            if (process is not null)
+            if (_current.TryGetValue(service, out var run))
             {
-                text.AppendLine($"----- {process.Name} ({process.LogFile}) -----").AppendLine(process.Tail(lines));
+                text.AppendLine($"----- {run.Name} ({run.LogFile}) -----").AppendLine(run.Tail(lines));
+            }
+            else if (_logs.TryGetValue(service, out var log))
+            {
+                var all = log.Lines(0, null);
+                text.AppendLine($"----- {service}, not running ({log.Path}) -----").AppendLine(string.Join(Environment.NewLine, all.Skip(Math.Max(0, all.Count - lines))));
             }
         }
         return text.ToString();
@@ -453,12 +500,125 @@ public sealed class LocalStack : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in Enumerable.Reverse(_all))
+        if (_app is not null)
         {
-            await process.DisposeAsync();
+            try
+            {
+                await _app.StopAsync();
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
+            {
+            }
+            await _app.DisposeAsync();
         }
-        await Azurite.DisposeAsync();
+        await _stopping.CancelAsync();
+        await _follow;
+        await Task.WhenAll(_logCopies);
+        foreach (var log in _logs.Values)
+        {
+            log.Dispose();
+        }
+        _stopping.Dispose();
         Http.Dispose();
+    }
+
+    internal StackService Current(string service) =>
+        _current.TryGetValue(service, out var run) ? run : throw new InvalidOperationException($"{service} has not started.");
+
+    /// <summary>Starts a service that has exited again (the AppHost's start command) and waits for its new run.</summary>
+    internal async Task RestartAsync(string service, Uri? health, TimeSpan timeout)
+    {
+        var previous = Current(service);
+        if (!previous.HasExited)
+        {
+            await previous.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        var resource = _app!.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == service);
+        var result = await _app.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
+        if (!result.Success)
+        {
+            throw new InvalidOperationException($"{service} could not be started again: {result.Message}\n{Logs()}");
+        }
+        await WaitForRunAsync(service, health, timeout, previous.Pid);
+    }
+
+    /// <summary>Waits until <paramref name="service"/> runs with a process other than <paramref name="previousPid"/>,
+    /// records that run, then waits for <paramref name="health"/> to answer 2xx.</summary>
+    private async Task WaitForRunAsync(string service, Uri? health, TimeSpan timeout, int? previousPid)
+    {
+        var notifications = _app!.Services.GetRequiredService<ResourceNotificationService>();
+        using var cts = new CancellationTokenSource(timeout);
+        ResourceEvent started;
+        try
+        {
+            started = await notifications.WaitForResourceAsync(service, e =>
+                StackService.IsRunningState(e.Snapshot) && StackService.PidOf(e.Snapshot) is { } pid && pid != previousPid
+                || e.Snapshot.State?.Text is "FailedToStart" or "Exited" or "Finished" && previousPid is null, cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{service} did not start within {timeout.TotalSeconds:0} s.\n{Logs()}");
+        }
+        if (StackService.PidOf(started.Snapshot) is not { } newPid || !StackService.IsRunningState(started.Snapshot))
+        {
+            throw new InvalidOperationException($"{service} did not start ({started.Snapshot.State?.Text}, exit code {started.Snapshot.ExitCode}).\n{Logs()}");
+        }
+        var n = _starts[service] = _starts.GetValueOrDefault(service) + 1;
+        if (_current.TryGetValue(service, out var previous))
+        {
+            previous.Close();
+        }
+        var log = _logs[service];
+        log.Add(string.Create(CultureInfo.InvariantCulture, $"# {DateTime.UtcNow:O} {service}#{n} started, pid {newPid}"));
+        var run = new StackService(_app, service, n, log, newPid);
+        _current[service] = run;
+        if (service == AgingStack.Runner)
+        {
+            _runners.Add(run);
+        }
+        if (health is not null)
+        {
+            await WaitForHttpAsync(run, health, timeout);
+        }
+    }
+
+    /// <summary>Copies every service's console output into its <see cref="ServiceLog"/> (the AppHost keeps each under the
+    /// resource's instance id, known once the resource has been created).</summary>
+    private async Task FollowAsync(CancellationToken cancellationToken)
+    {
+        var notifications = _app!.Services.GetRequiredService<ResourceNotificationService>();
+        var loggers = _app.Services.GetRequiredService<ResourceLoggerService>();
+        var following = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            await foreach (var change in notifications.WatchAsync(cancellationToken))
+            {
+                if (_logs.TryGetValue(change.Resource.Name, out var log) && following.Add(change.ResourceId))
+                {
+                    _logCopies.Add(CopyAsync(loggers, change.ResourceId, log, cancellationToken));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task CopyAsync(ResourceLoggerService loggers, string resourceId, ServiceLog log, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var batch in loggers.WatchAsync(resourceId).WithCancellation(cancellationToken))
+            {
+                foreach (var line in batch)
+                {
+                    log.Add(line.Content);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private ServiceProcess StartDotnet(string name, string projectDirectory, string assembly, string[] args, Dictionary<string, string> environment)
@@ -470,12 +630,10 @@ public sealed class LocalStack : IAsyncDisposable
             throw new InvalidOperationException($"{dll} is missing; build the test project or the bench (they build the stack's projects first) in {_options.Configuration}.");
         }
         var n = _starts[name] = _starts.GetValueOrDefault(name) + 1;
-        var process = ServiceProcess.Start($"{name}#{n}", "dotnet", [dll, .. args], directory, environment, Path.Combine(_directory, "logs", $"{name}-{n}.log"));
-        _all.Add(process);
-        return process;
+        return ServiceProcess.Start($"{name}#{n}", "dotnet", [dll, .. args], directory, environment, Path.Combine(_directory, "logs", $"{name}-{n}.log"));
     }
 
-    private async Task WaitForHttpAsync(ServiceProcess process, Uri url, TimeSpan timeout)
+    private async Task WaitForHttpAsync(StackService process, Uri url, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;
