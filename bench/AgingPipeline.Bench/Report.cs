@@ -7,7 +7,7 @@ namespace AgingPipeline.Bench;
 /// <summary>The printed table, the ratios against the goals of issue #7, and the JSON written next to them.</summary>
 internal static class Report
 {
-    private static readonly JsonSerializerOptions IndentedWeb = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions s_indentedWeb = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>Goal: (2)/(1) at least this.</summary>
     public const double RunnerToOrtGoal = 0.90;
@@ -130,7 +130,7 @@ internal static class Report
     public static string WriteJson(BenchReport r, string directory)
     {
         Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(r, IndentedWeb);
+        var json = JsonSerializer.Serialize(r, s_indentedWeb);
         var path = Path.Combine(directory, "results.json");
         File.WriteAllText(path, json);
         File.WriteAllText(Path.Combine(directory, $"results-{r.Date:yyyyMMdd-HHmmss}.json"), json);

@@ -2,7 +2,6 @@ using System.IO.Compression;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AgingPipeline.BrowserTests.Infrastructure;
-using AgingPipeline.Testing;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using AgingPipeline.Cli.Tests.Infrastructure;
 using AgingPipeline.Contracts;
 using AgingPipeline.ImageFormats;

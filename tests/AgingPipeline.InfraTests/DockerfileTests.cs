@@ -1,6 +1,5 @@
 using System.Xml.Linq;
 using AgingPipeline.InfraTests.Infrastructure;
-using AgingPipeline.IntegrationTests.Infrastructure;
 
 namespace AgingPipeline.InfraTests;
 

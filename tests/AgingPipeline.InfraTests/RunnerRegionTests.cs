@@ -5,7 +5,6 @@ using AgingPipeline.Processing;
 using AgingPipeline.Runner;
 using AgingPipeline.Storage;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,4 +1,3 @@
-using AgingPipeline.Testing;
 using Microsoft.Playwright;
 
 namespace AgingPipeline.BrowserTests.Infrastructure;

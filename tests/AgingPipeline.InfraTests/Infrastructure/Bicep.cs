@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using AgingPipeline.IntegrationTests.Infrastructure;
 
 namespace AgingPipeline.InfraTests.Infrastructure;
 

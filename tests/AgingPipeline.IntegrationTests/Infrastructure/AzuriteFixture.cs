@@ -1,5 +1,4 @@
 using AgingPipeline.Storage;
-using AgingPipeline.Testing;
 
 namespace AgingPipeline.IntegrationTests.Infrastructure;
 

@@ -1,6 +1,5 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.Storage;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;

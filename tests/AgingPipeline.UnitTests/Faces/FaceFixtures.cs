@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AgingPipeline.Inference;
-using AgingPipeline.UnitTests.Imaging;
 
 namespace AgingPipeline.UnitTests.Faces;
 

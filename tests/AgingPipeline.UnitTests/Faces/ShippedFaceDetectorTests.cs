@@ -3,7 +3,6 @@ using AgingPipeline.Imaging;
 using AgingPipeline.Imaging.Faces;
 using AgingPipeline.Inference;
 using AgingPipeline.Processing;
-using AgingPipeline.UnitTests.Imaging;
 using Xunit.Abstractions;
 
 namespace AgingPipeline.UnitTests.Faces;

@@ -3,7 +3,6 @@ using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
 using AgingPipeline.Inference;
 using AgingPipeline.Processing;
-using AgingPipeline.UnitTests.Imaging;
 using AgingPipeline.UnitTests.Inference;
 using Microsoft.Extensions.Options;
 using Xunit.Abstractions;

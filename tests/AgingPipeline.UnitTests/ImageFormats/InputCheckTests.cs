@@ -1,6 +1,5 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.ImageFormats;
-using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.ImageFormats;
 

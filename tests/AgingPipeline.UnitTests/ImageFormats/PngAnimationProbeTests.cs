@@ -1,5 +1,4 @@
 using AgingPipeline.ImageFormats;
-using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.ImageFormats;
 

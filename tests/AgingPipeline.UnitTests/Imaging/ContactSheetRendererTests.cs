@@ -1,7 +1,6 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
-using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.Imaging;
 

@@ -1,6 +1,5 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
-using AgingPipeline.Testing;
 using NetVips;
 
 namespace AgingPipeline.UnitTests.Imaging;

@@ -2,7 +2,6 @@ using System.Text;
 using AgingPipeline.Contracts;
 using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
-using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.Imaging;
 

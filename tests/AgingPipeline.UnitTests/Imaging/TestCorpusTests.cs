@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using AgingPipeline.Testing;
 
 namespace AgingPipeline.UnitTests.Imaging;
 

@@ -1,5 +1,4 @@
 using AgingPipeline.Inference;
-using AgingPipeline.UnitTests.Imaging;
 
 namespace AgingPipeline.UnitTests.Inference;
 

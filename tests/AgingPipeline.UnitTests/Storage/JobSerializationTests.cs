@@ -1,4 +1,3 @@
-using System.Text.Json;
 using AgingPipeline.Contracts;
 using AgingPipeline.Storage;
 

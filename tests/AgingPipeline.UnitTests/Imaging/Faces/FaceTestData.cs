@@ -1,7 +1,6 @@
 using AgingPipeline.Contracts;
 using AgingPipeline.Imaging;
 using AgingPipeline.Imaging.Faces;
-using NetVips;
 
 namespace AgingPipeline.UnitTests.Imaging.Faces;
 
