@@ -22,7 +22,7 @@ public sealed class DeliveryState
 /// <summary>Loads and saves <see cref="DeliveryState"/> atomically.</summary>
 /// <param name="path">The state file.</param>
 /// <param name="logger">Reports a corrupt file.</param>
-public sealed class DeliveryStateStore(string path, ILogger logger)
+public sealed partial class DeliveryStateStore(string path, ILogger logger)
 {
     /// <summary>The state file's full path.</summary>
     public string FullPath { get; } = Path.GetFullPath(path);
@@ -46,11 +46,11 @@ public sealed class DeliveryStateStore(string path, ILogger logger)
                 state.DeadLettered = new Dictionary<string, string>(state.DeadLettered, StringComparer.Ordinal);
                 return state;
             }
-            logger.LogWarning("State file {Path} has an unknown version; starting empty.", FullPath);
+            LogUnknownVersion(logger, FullPath);
         }
         catch (JsonException ex)
         {
-            logger.LogWarning(ex, "State file {Path} is corrupt; moving it aside and starting empty.", FullPath);
+            LogCorrupt(logger, ex, FullPath);
         }
         File.Move(FullPath, FullPath + ".corrupt", overwrite: true);
         return new DeliveryState();
@@ -68,4 +68,10 @@ public sealed class DeliveryStateStore(string path, ILogger logger)
         }
         File.Move(temporary, FullPath, overwrite: true);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "State file {Path} is corrupt; moving it aside and starting empty.")]
+    private static partial void LogCorrupt(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "State file {Path} has an unknown version; starting empty.")]
+    private static partial void LogUnknownVersion(ILogger logger, string path);
 }

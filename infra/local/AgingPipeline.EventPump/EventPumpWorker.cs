@@ -6,14 +6,13 @@ namespace AgingPipeline.EventPump;
 /// <summary>Runs <see cref="UploadEventPump"/> rounds until the host stops.</summary>
 /// <remarks>A round that fails (storage down, state file not writable) is logged and the next round tries again:
 /// the pump must outlive an Azurite or function-app restart, as Event Grid outlives a function app restart.</remarks>
-public sealed class EventPumpWorker(UploadEventPump pump, IOptions<EventPumpOptions> options, ILogger<EventPumpWorker> logger) : BackgroundService
+public sealed partial class EventPumpWorker(UploadEventPump pump, IOptions<EventPumpOptions> options, ILogger<EventPumpWorker> logger) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.PollInterval;
-        logger.LogInformation("Event pump: {Container} → {Url}{Function}, every {Interval}, state in {State}",
-            BlobNames.UploadsContainer, options.Value.FunctionAppUrl, options.Value.FunctionName, interval, pump.StateFile);
+        LogStarted(logger, BlobNames.UploadsContainer, options.Value.FunctionAppUrl, options.Value.FunctionName, interval, pump.StateFile);
         using var timer = new PeriodicTimer(interval);
         do
         {
@@ -22,8 +21,7 @@ public sealed class EventPumpWorker(UploadEventPump pump, IOptions<EventPumpOpti
                 var round = await pump.RunOnceAsync(stoppingToken).ConfigureAwait(false);
                 if (round.Delivered + round.Failed + round.DeadLettered > 0)
                 {
-                    logger.LogInformation("Round: {Listed} blobs, {Delivered} delivered, {Failed} to retry, {DeadLettered} dead-lettered.",
-                        round.Listed, round.Delivered, round.Failed, round.DeadLettered);
+                    LogRound(logger, round.Listed, round.Delivered, round.Failed, round.DeadLettered);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -32,9 +30,18 @@ public sealed class EventPumpWorker(UploadEventPump pump, IOptions<EventPumpOpti
             }
             catch (Exception ex) when (ex is Azure.RequestFailedException or PipelineException or IOException or UnauthorizedAccessException or HttpRequestException)
             {
-                logger.LogWarning("Pump round failed, retrying next round: {Error}", ex.Message);
+                LogRoundFailed(logger, ex.Message);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Round: {Listed} blobs, {Delivered} delivered, {Failed} to retry, {DeadLettered} dead-lettered.")]
+    private static partial void LogRound(ILogger logger, int listed, int delivered, int failed, int deadLettered);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pump round failed, retrying next round: {Error}")]
+    private static partial void LogRoundFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event pump: {Container} → {Url}{Function}, every {Interval}, state in {State}")]
+    private static partial void LogStarted(ILogger logger, string container, Uri url, string function, TimeSpan interval, string state);
 }

@@ -99,7 +99,7 @@ public sealed record PoisonRound(int Received, int Delivered, int Failed, int Po
 /// <para>Delivery is therefore at least once: a crash of the pump between the answer and the delete delivers the
 /// message again, which OnPoisonJob absorbs (a terminal record is left alone).</para>
 /// </remarks>
-public sealed class PoisonQueuePump
+public sealed partial class PoisonQueuePump
 {
     /// <summary>Suffix the Functions host appends to a queue's name for its poison queue.</summary>
     public const string PoisonSuffix = "-poison";
@@ -178,18 +178,16 @@ public sealed class PoisonQueuePump
             var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
-                _logger.LogInformation("Delivered poison message {MessageId} (dequeue count {DequeueCount}): {Status} {Body}",
-                    message.MessageId, message.DequeueCount, (int)response.StatusCode, Truncate(body));
+                LogDelivered(_logger, message.MessageId, message.DequeueCount, (int)response.StatusCode, new ResponsePreview(body));
                 return true;
             }
-            _logger.LogWarning("Function app answered {Status} for poison message {MessageId} (dequeue count {DequeueCount}): {Body}",
-                (int)response.StatusCode, message.MessageId, message.DequeueCount, Truncate(body));
+            LogRefused(_logger, (int)response.StatusCode, message.MessageId, message.DequeueCount, new ResponsePreview(body));
             return false;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            _logger.LogWarning("Delivery of poison message {MessageId} failed: {Error}", message.MessageId, ex.Message);
+            LogDeliveryFailed(_logger, message.MessageId, ex.Message);
             return false;
         }
     }
@@ -204,7 +202,7 @@ public sealed class PoisonQueuePump
         {
             // Gone already, or its lease ran out and it was received again: the next delivery is absorbed by the
             // handler's idempotency, as with the real host.
-            _logger.LogWarning("Poison message {MessageId} could not be deleted after its invocation: {Error}", message.MessageId, ex.Message);
+            LogNotDeleted(_logger, message.MessageId, ex.Message);
         }
     }
 
@@ -216,7 +214,7 @@ public sealed class PoisonQueuePump
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 400)
         {
-            _logger.LogWarning("Poison message {MessageId} could not be released: {Error}", message.MessageId, ex.Message);
+            LogNotReleased(_logger, message.MessageId, ex.Message);
         }
     }
 
@@ -229,18 +227,34 @@ public sealed class PoisonQueuePump
         }
         await _poisonOfPoison.SendMessageAsync(message.Body, cancellationToken: cancellationToken).ConfigureAwait(false);
         await CompleteAsync(message, cancellationToken).ConfigureAwait(false);
-        _logger.LogError("Poison message {MessageId} failed {DequeueCount} invocations of {Function}; moved it to {Queue}.",
-            message.MessageId, message.DequeueCount, _options.FunctionName, _poisonOfPoison.Name);
+        LogMovedToPoisonOfPoison(_logger, message.MessageId, message.DequeueCount, _options.FunctionName, _poisonOfPoison.Name);
     }
 
-    private static string Truncate(string text) => text.Length <= 500 ? text : text[..500] + "…";
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivered poison message {MessageId} (dequeue count {DequeueCount}): {Status} {Body}")]
+    private static partial void LogDelivered(ILogger logger, string messageId, long dequeueCount, int status, ResponsePreview body);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of poison message {MessageId} failed: {Error}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string messageId, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Poison message {MessageId} failed {DequeueCount} invocations of {Function}; moved it to {Queue}.")]
+    private static partial void LogMovedToPoisonOfPoison(ILogger logger, string messageId, long dequeueCount, string function, string queue);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poison message {MessageId} could not be deleted after its invocation: {Error}")]
+    private static partial void LogNotDeleted(ILogger logger, string messageId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poison message {MessageId} could not be released: {Error}")]
+    private static partial void LogNotReleased(ILogger logger, string messageId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Function app answered {Status} for poison message {MessageId} (dequeue count {DequeueCount}): {Body}")]
+    private static partial void LogRefused(ILogger logger, int status, string messageId, long dequeueCount, ResponsePreview body);
+
 }
 
 /// <summary>Runs <see cref="PoisonQueuePump"/> rounds until the host stops.</summary>
 /// <remarks>A full batch is followed by the next one at once; an empty queue is polled every
 /// <see cref="PoisonPumpOptions.PollInterval"/>. A failed round (storage down) is logged and retried, so the pump
 /// rides out an Azurite or function-app restart.</remarks>
-public sealed class PoisonPumpWorker(PoisonQueuePump pump, IOptions<EventPumpOptions> pumpOptions, IOptions<PoisonPumpOptions> options, ILogger<PoisonPumpWorker> logger) : BackgroundService
+public sealed partial class PoisonPumpWorker(PoisonQueuePump pump, IOptions<EventPumpOptions> pumpOptions, IOptions<PoisonPumpOptions> options, ILogger<PoisonPumpWorker> logger) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -248,11 +262,10 @@ public sealed class PoisonPumpWorker(PoisonQueuePump pump, IOptions<EventPumpOpt
         var settings = options.Value;
         if (!settings.Enabled)
         {
-            logger.LogInformation("Poison-queue trigger disabled ({Section}:Enabled=false).", PoisonPumpOptions.SectionName);
+            LogDisabled(logger, PoisonPumpOptions.SectionName);
             return;
         }
-        logger.LogInformation("Poison-queue trigger: {Queue} → {Url}{Function}, every {Interval}, retry after {Retry}, {Max} attempts.",
-            BlobNames.PoisonQueue, pumpOptions.Value.FunctionAppUrl, settings.FunctionName, settings.PollInterval, settings.RetryVisibilityTimeout, settings.MaxDequeueCount);
+        LogStarted(logger, BlobNames.PoisonQueue, pumpOptions.Value.FunctionAppUrl, settings.FunctionName, settings.PollInterval, settings.RetryVisibilityTimeout, settings.MaxDequeueCount);
         while (!stoppingToken.IsCancellationRequested)
         {
             var full = false;
@@ -261,8 +274,7 @@ public sealed class PoisonPumpWorker(PoisonQueuePump pump, IOptions<EventPumpOpt
                 var round = await pump.RunOnceAsync(stoppingToken).ConfigureAwait(false);
                 if (round.Received > 0)
                 {
-                    logger.LogInformation("Poison round: {Received} received, {Delivered} delivered, {Failed} to retry, {Poisoned} moved to the poison queue's poison queue.",
-                        round.Received, round.Delivered, round.Failed, round.Poisoned);
+                    LogRound(logger, round.Received, round.Delivered, round.Failed, round.Poisoned);
                 }
                 full = round.Received >= settings.BatchSize;
             }
@@ -272,7 +284,7 @@ public sealed class PoisonPumpWorker(PoisonQueuePump pump, IOptions<EventPumpOpt
             }
             catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or IOException)
             {
-                logger.LogWarning("Poison round failed, retrying next round: {Error}", ex.Message);
+                LogRoundFailed(logger, ex.Message);
             }
             if (!full)
             {
@@ -287,4 +299,16 @@ public sealed class PoisonPumpWorker(PoisonQueuePump pump, IOptions<EventPumpOpt
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Poison-queue trigger disabled ({Section}:Enabled=false).")]
+    private static partial void LogDisabled(ILogger logger, string section);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Poison-queue trigger: {Queue} → {Url}{Function}, every {Interval}, retry after {Retry}, {Max} attempts.")]
+    private static partial void LogStarted(ILogger logger, string queue, Uri url, string function, TimeSpan interval, TimeSpan retry, int max);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Poison round: {Received} received, {Delivered} delivered, {Failed} to retry, {Poisoned} moved to the poison queue's poison queue.")]
+    private static partial void LogRound(ILogger logger, int received, int delivered, int failed, int poisoned);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poison round failed, retrying next round: {Error}")]
+    private static partial void LogRoundFailed(ILogger logger, string error);
 }

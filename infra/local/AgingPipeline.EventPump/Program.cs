@@ -1,5 +1,4 @@
 using AgingPipeline.Storage;
-using Microsoft.Extensions.Options;
 
 namespace AgingPipeline.EventPump;
 

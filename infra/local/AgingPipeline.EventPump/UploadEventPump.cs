@@ -3,7 +3,6 @@ using System.Diagnostics;
 using AgingPipeline.Contracts;
 using AgingPipeline.Storage;
 using Azure;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Options;
 
@@ -29,7 +28,7 @@ public sealed record PumpRound(int Listed, int Delivered, int Failed, int DeadLe
 /// <see cref="EventPumpOptions.MaxAttempts"/> attempts the event is dead-lettered (logged, remembered). The state is
 /// saved after every round, so a crash between delivery and save redelivers, which OnImageUploaded absorbs.</para>
 /// </remarks>
-public sealed class UploadEventPump
+public sealed partial class UploadEventPump
 {
     private readonly StorageClients _clients;
     private readonly HttpClient _http;
@@ -117,14 +116,14 @@ public sealed class UploadEventPump
                         {
                             state.DeadLettered[pair.Key] = key;
                             _retries.TryRemove(pair.Key, out _);
-                            _logger.LogError("Dead-lettered the event of {Blob} ({ETag}) after {Attempts} attempts.", pair.Key, key, attempts);
+                            LogDeadLettered(_logger, pair.Key, key, attempts);
                             deadLettered++;
                         }
                         else
                         {
                             var delay = Backoff(attempts);
                             _retries[pair.Key] = new RetrySchedule(key, attempts, _time.GetUtcNow() + delay);
-                            _logger.LogWarning("Delivery of {Blob} failed (attempt {Attempts}); retrying in {Delay}.", pair.Key, attempts, delay);
+                            LogRetrying(_logger, pair.Key, attempts, delay);
                             failed++;
                         }
                         break;
@@ -153,7 +152,7 @@ public sealed class UploadEventPump
         activity?.SetTag("blob.name", blobName);
         var blobUri = _clients.Uploads.GetBlobClient(blobName).Uri;
         var (json, gridEvent) = BlobCreatedEvents.Create(_clients.BlobService.AccountName, blobUri, blobName, properties);
-        _logger.LogInformation("Event {EventType} {Subject}: {Event}", gridEvent.EventType, gridEvent.Subject, json.ToString());
+        LogEvent(_logger, gridEvent.EventType, gridEvent.Subject, json);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.DeliveryTimeout);
         try
@@ -163,16 +162,16 @@ public sealed class UploadEventPump
             var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
             if ((int)response.StatusCode is >= 200 and <= 204)
             {
-                _logger.LogInformation("Delivered {Blob}: {Status} {Body}", blobName, (int)response.StatusCode, Truncate(body));
+                LogDelivered(_logger, blobName, (int)response.StatusCode, new ResponsePreview(body));
                 return DeliveryOutcome.Delivered;
             }
-            _logger.LogWarning("Function app answered {Status} for {Blob}: {Body}", (int)response.StatusCode, blobName, Truncate(body));
+            LogRefused(_logger, (int)response.StatusCode, blobName, new ResponsePreview(body));
             return DeliveryOutcome.Failed;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            _logger.LogWarning("Delivery of {Blob} failed: {Error}", blobName, ex.Message);
+            LogDeliveryFailed(_logger, blobName, ex.Message);
             return DeliveryOutcome.Failed;
         }
     }
@@ -197,5 +196,21 @@ public sealed class UploadEventPump
         return stale.Length > 0;
     }
 
-    private static string Truncate(string text) => text.Length <= 500 ? text : text[..500] + "…";
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dead-lettered the event of {Blob} ({ETag}) after {Attempts} attempts.")]
+    private static partial void LogDeadLettered(ILogger logger, string blob, string eTag, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivered {Blob}: {Status} {Body}")]
+    private static partial void LogDelivered(ILogger logger, string blob, int status, ResponsePreview body);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of {Blob} failed: {Error}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string blob, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventType} {Subject}: {Event}")]
+    private static partial void LogEvent(ILogger logger, string eventType, string? subject, BinaryData @event);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Function app answered {Status} for {Blob}: {Body}")]
+    private static partial void LogRefused(ILogger logger, int status, string blob, ResponsePreview body);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of {Blob} failed (attempt {Attempts}); retrying in {Delay}.")]
+    private static partial void LogRetrying(ILogger logger, string blob, int attempts, TimeSpan delay);
 }
