@@ -30,7 +30,6 @@ public sealed class EventGridBlobEventTests
         Assert.Equal("b/a cat.png", gridEvent.BlobName);
         Assert.Equal(uri, gridEvent.Url);
         Assert.Equal("0x8DD1234", gridEvent.ETag);
-        Assert.Equal(new ETag("\"0x8DD1234\""), gridEvent.EntityTag);
         Assert.Equal(4321, gridEvent.ContentLength);
         Assert.Equal("image/png", gridEvent.ContentType);
     }
@@ -82,7 +81,7 @@ public sealed class EventGridBlobEventTests
         var parsed = EventGridBlobEvent.Parse(JsonDocument.Parse(
             """{"eventType":"Microsoft.Storage.BlobCreated","subject":"","data":{"url":"https://acct.blob.core.windows.net/uploads/d/a%20b.png"}}""").RootElement);
         Assert.Equal(("uploads", "d/a b.png"), (parsed.Container, parsed.BlobName));
-        Assert.Null(parsed.EntityTag);
+        Assert.Null(parsed.ETag);
     }
 
     [Theory]

@@ -190,20 +190,40 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task An_event_older_than_the_blob_is_acknowledged_and_only_the_current_version_becomes_a_job()
+    public async Task A_late_event_for_an_overwritten_blob_repeats_the_current_versions_job_and_makes_none_for_the_old_one()
     {
         var blobName = $"{PipelineFixture.Unique("stale")}/s.png";
         var oldETag = await fixture.PutUploadAsync(blobName, TestImages.Png());
         var newETag = await fixture.PutUploadAsync(blobName, TestImages.Png(20, 20));
+        var client = fixture.App.CreateClient();
 
-        var stale = await Invocations.OnImageUploadedAsync(fixture.App.CreateClient(), EventJson(blobName, oldETag));
-        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
-        Assert.Contains("no longer exists at this event's version", await stale.Content.ReadAsStringAsync());
-        Assert.Null(await fixture.Jobs.GetAsync(PipelineFixture.JobIdFor(blobName, oldETag)));
+        var current = await Invocations.OnImageUploadedAsync(client, EventJson(blobName, newETag));
+        var stale = await Invocations.OnImageUploadedAsync(client, EventJson(blobName, oldETag));
 
-        var current = await Invocations.OnImageUploadedAsync(fixture.App.CreateClient(), EventJson(blobName, newETag));
         Assert.Equal(HttpStatusCode.OK, current.StatusCode);
-        Assert.Single(await fixture.MessagesForAsync(PipelineFixture.JobIdFor(blobName, newETag)));
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        var jobId = PipelineFixture.JobIdFor(blobName, newETag);
+        Assert.Contains($"Job {jobId} already exists", await stale.Content.ReadAsStringAsync());
+        Assert.Single(await fixture.MessagesForAsync(jobId));
+        Assert.Null(await fixture.Jobs.GetAsync(PipelineFixture.JobIdFor(blobName, oldETag)));
+    }
+
+    [Fact]
+    public async Task Metadata_set_after_the_write_is_read_although_it_changed_the_etag_and_raised_no_event()
+    {
+        // A program that writes the blob, then sets its options: BlobCreated names the first ETag only.
+        var blobName = $"{PipelineFixture.Unique("late-meta")}/m.png";
+        var written = await fixture.PutUploadAsync(blobName, TestImages.Png());
+        var updated = (await fixture.Clients.Uploads.GetBlobClient(blobName).SetMetadataAsync(
+            new Dictionary<string, string> { [UploadMetadata.Ages] = "25,65" })).Value.ETag.ToString();
+        Assert.NotEqual(written, updated);
+
+        var response = await Invocations.OnImageUploadedAsync(fixture.App.CreateClient(), EventJson(blobName, written));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = (await fixture.Jobs.GetAsync(PipelineFixture.JobIdFor(blobName, updated)))!.Record;
+        Assert.Equal([25, 65], record.TargetAges);
+        Assert.Single(await fixture.MessagesForAsync(record.JobId));
     }
 
     [Theory]

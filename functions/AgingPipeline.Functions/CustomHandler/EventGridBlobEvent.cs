@@ -46,9 +46,6 @@ public sealed record EventGridBlobEvent(
     /// <summary>True for <c>Microsoft.Storage.BlobCreated</c>.</summary>
     public bool IsBlobCreated => string.Equals(EventType, BlobCreatedType, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The event's ETag as an HTTP entity tag (quoted), for an <c>If-Match</c> condition; null when not sent.</summary>
-    public Azure.ETag? EntityTag => string.IsNullOrEmpty(ETag) ? null : new Azure.ETag($"\"{ETag.Trim('"')}\"");
-
     /// <summary>Extracts the event from an invocation body.</summary>
     /// <param name="request">The parsed body.</param>
     /// <param name="bindingName">The trigger's binding name in <c>function.json</c>.</param>

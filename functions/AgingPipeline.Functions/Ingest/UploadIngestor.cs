@@ -26,8 +26,6 @@ public enum IngestStatus
     Recovered,
     /// <summary>The blob no longer exists; there is nothing to do.</summary>
     BlobGone,
-    /// <summary>The blob was overwritten (or deleted) after the event; a newer version's own event makes its job.</summary>
-    Superseded,
     /// <summary>Not an event for OnImageUploaded (another event type, or a blob outside <c>uploads</c>): acknowledged,
     /// nothing read or written.</summary>
     Ignored,
@@ -54,8 +52,11 @@ public sealed class IngestInProgressException(string jobId)
 /// <summary>The work of OnImageUploaded: turns a new blob in <c>uploads</c> into exactly one job.</summary>
 /// <remarks>
 /// <para>The function receives the BlobCreated event, never the blob: the only read of the upload is one ranged
-/// request for its first <see cref="InputLimits.PrefixBytes"/>, at the ETag the event names (<c>If-Match</c>), which
-/// also returns the length and the metadata (the options).</para>
+/// request for its first <see cref="InputLimits.PrefixBytes"/>, which also returns the ETag, the length and the
+/// metadata (the options). It is deliberately not conditional on the event's ETag: setting a blob's metadata changes
+/// its ETag and raises no BlobCreated, so a program that writes a blob and then sets its options would have no event
+/// for the final version; reading the current version makes that upload's job, and a late event for an overwritten
+/// blob only repeats the job of the version that replaced it.</para>
 /// <para>Order of writes, and why: (1) read the blob's first bytes and its ETag from storage — the job id is
 /// derived from the ETag seen here, and the bytes sniffed are the bytes of that version; (2) create the job record
 /// create-only (<c>If-None-Match: *</c>) — a repeated event (Event Grid delivers at least once) finds it, reads it and
@@ -141,14 +142,7 @@ public sealed class UploadIngestor
                 $"Ignored {gridEvent}: not in the '{BlobNames.UploadsContainer}' container.");
         }
 
-        var (head, superseded) = await ReadHeadAsync(blobName, gridEvent.EntityTag, cancellationToken).ConfigureAwait(false);
-        if (superseded)
-        {
-            _logger.LogInformation("Blob {Blob} no longer has the version of event {EventId} (ETag {ETag}); nothing to do for it.",
-                blobName, gridEvent.Id, gridEvent.ETag);
-            return new IngestOutcome(IngestStatus.Superseded, null, PipelineErrorCode.None,
-                $"Blob {blobName} no longer exists at this event's version (overwritten or deleted since); nothing to do for this event.");
-        }
+        var head = await ReadHeadAsync(blobName, cancellationToken).ConfigureAwait(false);
         if (head is null)
         {
             return new IngestOutcome(IngestStatus.BlobGone, null, PipelineErrorCode.None,
@@ -312,13 +306,9 @@ public sealed class UploadIngestor
     /// <summary>The first bytes of a blob and what the same response says about the blob.</summary>
     private sealed record BlobHead(ReadOnlyMemory<byte> Prefix, ETag ETag, long Length, IDictionary<string, string> Metadata);
 
-    /// <summary>Reads the first bytes of the upload, at the version the event names when it names one.</summary>
-    /// <returns>The head; null with <c>Superseded</c> false when the blob is gone; null with <c>Superseded</c> true
-    /// when it no longer has <paramref name="eventETag"/> (412).</returns>
-    private async Task<(BlobHead? Head, bool Superseded)> ReadHeadAsync(string blobName, ETag? eventETag, CancellationToken cancellationToken)
+    private async Task<BlobHead?> ReadHeadAsync(string blobName, CancellationToken cancellationToken)
     {
         var blob = _clients.Uploads.GetBlobClient(blobName);
-        var conditions = eventETag is { } etag ? new BlobRequestConditions { IfMatch = etag } : null;
         return await _pipeline.ExecuteStorageAsync(
             static async (s, ct) =>
             {
@@ -327,39 +317,30 @@ public sealed class UploadIngestor
                     Response<BlobDownloadResult> response = await s.blob.DownloadContentAsync(new BlobDownloadOptions
                     {
                         Range = new HttpRange(0, s.bytes),
-                        Conditions = s.conditions,
                     }, ct).ConfigureAwait(false);
                     var details = response.Value.Details;
                     var content = response.Value.Content.ToMemory();
-                    return (new BlobHead(content, details.ETag, TotalLength(details.ContentRange, content.Length), details.Metadata), false);
+                    return new BlobHead(content, details.ETag, TotalLength(details.ContentRange, content.Length), details.Metadata);
                 }
                 catch (RequestFailedException ex) when (ex.Status == 404)
                 {
-                    return (null, false);
-                }
-                catch (RequestFailedException ex) when (ex.Status == 412)
-                {
-                    return ((BlobHead?)null, true);
+                    return null;
                 }
                 catch (RequestFailedException ex) when (ex.Status == 416)
                 {
                     // A range request on an empty blob: read its properties instead.
                     try
                     {
-                        BlobProperties properties = await s.blob.GetPropertiesAsync(s.conditions, ct).ConfigureAwait(false);
-                        return (new BlobHead(ReadOnlyMemory<byte>.Empty, properties.ETag, properties.ContentLength, properties.Metadata), false);
+                        BlobProperties properties = await s.blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false);
+                        return new BlobHead(ReadOnlyMemory<byte>.Empty, properties.ETag, properties.ContentLength, properties.Metadata);
                     }
                     catch (RequestFailedException inner) when (inner.Status == 404)
                     {
-                        return (null, false);
-                    }
-                    catch (RequestFailedException inner) when (inner.Status == 412)
-                    {
-                        return (null, true);
+                        return null;
                     }
                 }
             },
-            (blob, bytes: (long)InputLimits.PrefixBytes, conditions),
+            (blob, bytes: (long)InputLimits.PrefixBytes),
             $"read the start of upload {blobName}",
             cancellationToken).ConfigureAwait(false);
     }
