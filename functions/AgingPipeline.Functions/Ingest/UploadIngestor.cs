@@ -5,7 +5,6 @@ using AgingPipeline.Functions.CustomHandler;
 using AgingPipeline.ImageFormats;
 using AgingPipeline.Storage;
 using Azure;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -69,7 +68,7 @@ public sealed class IngestInProgressException(string jobId)
 /// reason, and no message. Nothing is ever written into <c>uploads</c>: a write there would trigger this function
 /// again.</para>
 /// </remarks>
-public sealed class UploadIngestor
+public sealed partial class UploadIngestor
 {
     private readonly StorageClients _clients;
     private readonly JobStore _jobs;
@@ -124,8 +123,7 @@ public sealed class UploadIngestor
         activity?.SetTag("blob.name", gridEvent.BlobName);
         if (!gridEvent.IsBlobCreated)
         {
-            _logger.LogInformation("Ignored event {EventId} of type {EventType} ({Subject}): OnImageUploaded handles {BlobCreated} only.",
-                gridEvent.Id, gridEvent.EventType, gridEvent.Subject, EventGridBlobEvent.BlobCreatedType);
+            LogIgnoredEventType(_logger, gridEvent.Id, gridEvent.EventType, gridEvent.Subject, EventGridBlobEvent.BlobCreatedType);
             return new IngestOutcome(IngestStatus.Ignored, null, PipelineErrorCode.None,
                 $"Ignored {gridEvent}: not {EventGridBlobEvent.BlobCreatedType}.");
         }
@@ -136,8 +134,7 @@ public sealed class UploadIngestor
         }
         if (!string.Equals(gridEvent.Container, BlobNames.UploadsContainer, StringComparison.Ordinal))
         {
-            _logger.LogInformation("Ignored event {EventId} for {Container}/{Blob}: OnImageUploaded handles the {Uploads} container only.",
-                gridEvent.Id, gridEvent.Container, blobName, BlobNames.UploadsContainer);
+            LogIgnoredContainer(_logger, gridEvent.Id, gridEvent.Container, blobName, BlobNames.UploadsContainer);
             return new IngestOutcome(IngestStatus.Ignored, null, PipelineErrorCode.None,
                 $"Ignored {gridEvent}: not in the '{BlobNames.UploadsContainer}' container.");
         }
@@ -196,12 +193,11 @@ public sealed class UploadIngestor
         }
         if (refusal is not null)
         {
-            _logger.LogInformation("Upload {Blob} refused as job {JobId}: {Code} {Reason}", blobName, jobId, refusal.Code, refusal.Message);
+            LogRefused(_logger, blobName, jobId, refusal.Code, refusal.Message);
             return new IngestOutcome(IngestStatus.Refused, jobId, refusal.Code, $"Refused {blobName} ({refusal.Code}): {refusal.Message}");
         }
         await EnqueueAsync(record, createdETag, cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("Upload {Blob} queued as job {JobId} for ages {Ages}, region {Region}",
-            blobName, jobId, UploadMetadata.FormatAges(record.TargetAges), record.Region.ToWireName());
+        LogQueued(_logger, blobName, jobId, record.TargetAges, record.Region);
         return new IngestOutcome(IngestStatus.Queued, jobId, PipelineErrorCode.None,
             $"Queued job {jobId} for {blobName} at ages {UploadMetadata.FormatAges(record.TargetAges)}, region {record.Region.ToWireName()}.");
     }
@@ -245,7 +241,7 @@ public sealed class UploadIngestor
             await _jobs.AddToBatchAsync(claimed.BatchId, claimed.JobId, cancellationToken).ConfigureAwait(false);
         }
         await EnqueueAsync(claimed, claimedETag, cancellationToken).ConfigureAwait(false);
-        _logger.LogWarning("Job {JobId} had a record but no message; the message was sent by a repeated event.", record.JobId);
+        LogMessageSentByRepeat(_logger, record.JobId);
         return new IngestOutcome(IngestStatus.Recovered, record.JobId, PipelineErrorCode.None,
             $"Job {record.JobId} was queued without a message; sent it now.");
     }
@@ -358,4 +354,19 @@ public sealed class UploadIngestor
         }
         return received;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ignored event {EventId} for {Container}/{Blob}: OnImageUploaded handles the {Uploads} container only.")]
+    private static partial void LogIgnoredContainer(ILogger logger, string? eventId, string? container, string? blob, string uploads);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ignored event {EventId} of type {EventType} ({Subject}): OnImageUploaded handles {BlobCreated} only.")]
+    private static partial void LogIgnoredEventType(ILogger logger, string? eventId, string eventType, string? subject, string blobCreated);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} had a record but no message; the message was sent by a repeated event.")]
+    private static partial void LogMessageSentByRepeat(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upload {Blob} queued as job {JobId} for ages {Ages}, region {Region}")]
+    private static partial void LogQueued(ILogger logger, string blob, string jobId, IReadOnlyList<int> ages, AgingRegion region);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upload {Blob} refused as job {JobId}: {Code} {Reason}")]
+    private static partial void LogRefused(ILogger logger, string blob, string jobId, PipelineErrorCode code, string reason);
 }
