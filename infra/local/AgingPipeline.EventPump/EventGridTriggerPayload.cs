@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace AgingPipeline.EventPump;
@@ -31,33 +27,14 @@ namespace AgingPipeline.EventPump;
 /// </remarks>
 public static class EventGridTriggerPayload
 {
-    /// <summary>The host version the pump announces.</summary>
-    public const string HostVersion = "4.0.0-local-event-pump";
-
-    private static readonly JsonWriterOptions s_jsonNetLikeWriter = new()
-    {
-        // Json.NET escapes only what JSON requires; the relaxed encoder is the closest System.Text.Json comes.
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     /// <summary>Creates the invocation request for one event.</summary>
     /// <param name="gridEvent">The event in the Event Grid schema, as Event Grid would post it (one object).</param>
     /// <param name="functionAppUrl">Base URL of the custom handler.</param>
     /// <param name="functionName">The function to invoke (its folder name, e.g. <c>OnImageUploaded</c>).</param>
     /// <param name="bindingName">The trigger's binding name in its <c>function.json</c>.</param>
     /// <param name="utcNow">The invocation time (<c>sys.UtcNow</c>).</param>
-    public static HttpRequestMessage CreateRequest(BinaryData gridEvent, Uri functionAppUrl, string functionName, string bindingName, DateTimeOffset utcNow)
-    {
-        ArgumentNullException.ThrowIfNull(gridEvent);
-        ArgumentNullException.ThrowIfNull(functionAppUrl);
-        var content = new ByteArrayContent(Serialize(gridEvent, functionName, bindingName, utcNow));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(functionAppUrl, functionName)) { Content = content };
-        request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
-        request.Headers.Add("X-Azure-Functions-HostVersion", HostVersion);
-        request.Headers.UserAgent.ParseAdd($"Azure-Functions-Host/{HostVersion.Split('-')[0]}");
-        return request;
-    }
+    public static HttpRequestMessage CreateRequest(BinaryData gridEvent, Uri functionAppUrl, string functionName, string bindingName, DateTimeOffset utcNow) =>
+        HostInvocation.CreateRequest(Serialize(gridEvent, functionName, bindingName, utcNow), functionAppUrl, functionName);
 
     /// <summary>The invocation JSON for <paramref name="gridEvent"/>.</summary>
     /// <exception cref="ArgumentException">The event is not one JSON object.</exception>
@@ -72,29 +49,19 @@ public static class EventGridTriggerPayload
         {
             throw new ArgumentException("An eventGridTrigger invocation carries one event (a JSON object).", nameof(gridEvent));
         }
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, s_jsonNetLikeWriter))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartObject("Data");
-            writer.WritePropertyName(bindingName);
-            root.WriteTo(writer);
-            writer.WriteEndObject();
-
-            writer.WriteStartObject("Metadata");
-            if (root.TryGetProperty("data", out var data) && data.ValueKind != JsonValueKind.Null)
+        return HostInvocation.Write(functionName, utcNow,
+            writer =>
             {
-                writer.WritePropertyName("data");
-                data.WriteTo(writer);
-            }
-            writer.WriteStartObject("sys");
-            writer.WriteString("MethodName", functionName);
-            writer.WriteString("UtcNow", utcNow.UtcDateTime.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
-            writer.WriteString("RandGuid", Guid.NewGuid().ToString());
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+                writer.WritePropertyName(bindingName);
+                root.WriteTo(writer);
+            },
+            writer =>
+            {
+                if (root.TryGetProperty("data", out var data) && data.ValueKind != JsonValueKind.Null)
+                {
+                    writer.WritePropertyName("data");
+                    data.WriteTo(writer);
+                }
+            });
     }
 }

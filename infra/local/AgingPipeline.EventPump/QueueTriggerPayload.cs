@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Azure.Storage.Queues.Models;
 
@@ -38,30 +36,14 @@ namespace AgingPipeline.EventPump;
 /// </remarks>
 public static class QueueTriggerPayload
 {
-    private static readonly JsonWriterOptions s_jsonNetLikeWriter = new()
-    {
-        // Json.NET escapes only what JSON requires; the relaxed encoder is the closest System.Text.Json comes.
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     /// <summary>Creates the invocation request for one received queue message.</summary>
     /// <param name="message">The message as received (decoded body, metadata, pop receipt).</param>
     /// <param name="functionAppUrl">Base URL of the custom handler.</param>
     /// <param name="functionName">The function to invoke (its folder name, e.g. <c>OnPoisonJob</c>).</param>
     /// <param name="bindingName">The queue trigger's binding name in its <c>function.json</c>.</param>
     /// <param name="utcNow">The invocation time (<c>sys.UtcNow</c>).</param>
-    public static HttpRequestMessage CreateRequest(QueueMessage message, Uri functionAppUrl, string functionName, string bindingName, DateTimeOffset utcNow)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        ArgumentNullException.ThrowIfNull(functionAppUrl);
-        var content = new ByteArrayContent(Serialize(message, functionName, bindingName, utcNow));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(functionAppUrl, functionName)) { Content = content };
-        request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
-        request.Headers.Add("X-Azure-Functions-HostVersion", EventGridTriggerPayload.HostVersion);
-        request.Headers.UserAgent.ParseAdd($"Azure-Functions-Host/{EventGridTriggerPayload.HostVersion.Split('-')[0]}");
-        return request;
-    }
+    public static HttpRequestMessage CreateRequest(QueueMessage message, Uri functionAppUrl, string functionName, string bindingName, DateTimeOffset utcNow) =>
+        HostInvocation.CreateRequest(Serialize(message, functionName, bindingName, utcNow), functionAppUrl, functionName);
 
     /// <summary>The invocation JSON for <paramref name="message"/>.</summary>
     public static byte[] Serialize(QueueMessage message, string functionName, string bindingName, DateTimeOffset utcNow)
@@ -69,30 +51,17 @@ public static class QueueTriggerPayload
         ArgumentNullException.ThrowIfNull(message);
         ArgumentException.ThrowIfNullOrEmpty(functionName);
         ArgumentException.ThrowIfNullOrEmpty(bindingName);
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, s_jsonNetLikeWriter))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartObject("Data");
-            writer.WriteString(bindingName, JsonNetSerialize(message.Body.ToString()));
-            writer.WriteEndObject();
-
-            writer.WriteStartObject("Metadata");
-            writer.WriteString("DequeueCount", message.DequeueCount.ToString(CultureInfo.InvariantCulture));
-            writer.WriteString("ExpirationTime", JsonNetSerialize(message.ExpiresOn.GetValueOrDefault(DateTimeOffset.MaxValue)));
-            writer.WriteString("Id", JsonNetSerialize(message.MessageId));
-            writer.WriteString("InsertionTime", JsonNetSerialize(message.InsertedOn.GetValueOrDefault(utcNow)));
-            writer.WriteString("NextVisibleTime", JsonNetSerialize(message.NextVisibleOn.GetValueOrDefault(DateTimeOffset.MaxValue)));
-            writer.WriteString("PopReceipt", JsonNetSerialize(message.PopReceipt));
-            writer.WriteStartObject("sys");
-            writer.WriteString("MethodName", functionName);
-            writer.WriteString("UtcNow", utcNow.UtcDateTime.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
-            writer.WriteString("RandGuid", Guid.NewGuid().ToString());
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        return HostInvocation.Write(functionName, utcNow,
+            writer => writer.WriteString(bindingName, JsonNetSerialize(message.Body.ToString())),
+            writer =>
+            {
+                writer.WriteString("DequeueCount", message.DequeueCount.ToString(CultureInfo.InvariantCulture));
+                writer.WriteString("ExpirationTime", JsonNetSerialize(message.ExpiresOn.GetValueOrDefault(DateTimeOffset.MaxValue)));
+                writer.WriteString("Id", JsonNetSerialize(message.MessageId));
+                writer.WriteString("InsertionTime", JsonNetSerialize(message.InsertedOn.GetValueOrDefault(utcNow)));
+                writer.WriteString("NextVisibleTime", JsonNetSerialize(message.NextVisibleOn.GetValueOrDefault(DateTimeOffset.MaxValue)));
+                writer.WriteString("PopReceipt", JsonNetSerialize(message.PopReceipt));
+            });
     }
 
     /// <summary>What <c>JsonConvert.SerializeObject(text)</c> returns: the text as a JSON string literal.</summary>
@@ -103,7 +72,7 @@ public static class QueueTriggerPayload
             return "null";
         }
         var buffer = new ArrayBufferWriter<byte>(text.Length + 2);
-        using (var writer = new Utf8JsonWriter(buffer, s_jsonNetLikeWriter))
+        using (var writer = new Utf8JsonWriter(buffer, HostInvocation.JsonNetLikeWriter))
         {
             writer.WriteStringValue(text);
         }

@@ -49,7 +49,7 @@ public static class HostInvocations
             using var request = new HttpRequestMessage(HttpMethod.Post, function) { Content = new ByteArrayContent(payload) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
             request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
-            request.Headers.Add("X-Azure-Functions-HostVersion", EventGridTriggerPayload.HostVersion);
+            request.Headers.Add("X-Azure-Functions-HostVersion", HostInvocation.HostVersion);
             using var response = await stack.Http.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
             if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt >= maxAttempts)
