@@ -90,10 +90,12 @@ public static class AgingStack
         return builder;
     }
 
-    private static IResourceBuilder<ExecutableResource> WithStorage(this IResourceBuilder<ExecutableResource> resource, StackOptions options) =>
+    private static IResourceBuilder<ExecutableResource> WithStorage(this IResourceBuilder<ExecutableResource> resource, StackOptions options)
+    {
         resource.WithEnvironment("Storage__ConnectionString", options.ConnectionString)
-            .WithEnvironment("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
-            .WithOtlpExporter();
+            .WithEnvironment("DOTNET_CLI_TELEMETRY_OPTOUT", "1");
+        return options.Telemetry ? resource.WithOtlpExporter() : resource;
+    }
 
     private static IResourceBuilder<ExecutableResource> WithSettings(this IResourceBuilder<ExecutableResource> resource, StackOptions options, string service)
     {

@@ -44,6 +44,11 @@ public sealed record StackOptions
     /// <summary>Whether one runner is started.</summary>
     public bool Runner { get; init; } = true;
 
+    /// <summary>The .NET services export logs, metrics and traces to the dashboard's OTLP endpoint.</summary>
+    /// <remarks>Off when nothing listens (the tests run the AppHost without a dashboard): Aspire would still point the
+    /// services at a default endpoint, and every export would fail and be retried.</remarks>
+    public bool Telemetry { get; init; } = true;
+
     /// <summary>A service that exits is started again after a back-off (<see cref="RestartPolicy"/>).</summary>
     public bool RestartDeadServices { get; init; } = true;
 
@@ -91,6 +96,7 @@ public sealed record StackOptions
             InMemoryStorage = section.GetValue(nameof(InMemoryStorage), defaults.InMemoryStorage),
             Runner = section.GetValue(nameof(Runner), defaults.Runner),
             RestartDeadServices = section.GetValue(nameof(RestartDeadServices), defaults.RestartDeadServices),
+            Telemetry = section.GetValue(nameof(Telemetry), defaults.Telemetry),
             Settings = section.GetSection(nameof(Settings)).GetChildren().ToDictionary(
                 static service => service.Key,
                 static service => (IReadOnlyDictionary<string, string>)service.GetChildren()
