@@ -4,7 +4,7 @@ using AgingPipeline.Testing;
 namespace AgingPipeline.Bench;
 
 /// <summary>(2) and (4): the runner on the real local stack (private Azurite, function app, event pump, one runner),
-/// started with the end-to-end tests' <see cref="LocalStack"/>. Images are written into <c>uploads</c> with the Azure
+/// started from the AppHost that <c>run.sh</c> and the end-to-end tests start (<see cref="LocalStack"/>). Images are written into <c>uploads</c> with the Azure
 /// SDK and their target ages as blob metadata, exactly as any program would; job records are polled until succeeded.</summary>
 internal static class StackBench
 {

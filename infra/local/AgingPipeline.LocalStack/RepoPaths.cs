@@ -3,7 +3,7 @@ namespace AgingPipeline.Testing;
 /// <summary>Paths inside (and next to) the repository.</summary>
 public static class RepoPaths
 {
-    /// <summary>The folder holding <c>AgingPipeline.sln</c>, found by walking up from the test binaries.</summary>
+    /// <summary>The folder holding <c>AgingPipeline.sln</c>, found by walking up from the calling program's binaries.</summary>
     public static string Root { get; } = FindRoot();
 
     /// <summary><c>tests/fixtures/heldout</c>: held-out character renders (256×256 RGB PNG).</summary>

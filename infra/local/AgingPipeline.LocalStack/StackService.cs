@@ -80,14 +80,23 @@ public sealed class StackService
     }
 
     /// <summary>The last <paramref name="lines"/> lines of this run's output.</summary>
+    /// <remarks>Like <see cref="ReadLog"/>, it first lets the lines in flight arrive.</remarks>
     public string Tail(int lines = 60)
     {
+        _log.Settle();
         var all = _log.Lines(_firstLine, _lastLine);
         return string.Join(Environment.NewLine, all.Skip(Math.Max(0, all.Count - lines)));
     }
 
     /// <summary>This run's whole output so far.</summary>
-    public string ReadLog() => string.Join(Environment.NewLine, _log.Lines(_firstLine, _lastLine));
+    /// <remarks>The orchestrator relays a service's output with a delay (it reads the process's pipes into files and
+    /// streams those), so a line written just before something the test observed in storage may not be here yet. This
+    /// waits until no line has arrived for a moment (at most a few seconds) before reading.</remarks>
+    public string ReadLog()
+    {
+        _log.Settle();
+        return string.Join(Environment.NewLine, _log.Lines(_firstLine, _lastLine));
+    }
 
     /// <summary>Writes a marker line into the log (what the test did, and when).</summary>
     public void Note(string text) => _log.Add(string.Create(CultureInfo.InvariantCulture, $"# test: {DateTime.UtcNow:HH:mm:ss.fff} {text}"));
@@ -171,8 +180,41 @@ internal sealed class ServiceLog : IDisposable
         }
     }
 
+    /// <summary>How long no line must have arrived for the log to count as caught up.</summary>
+    public static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>The longest <see cref="Settle"/> waits (a service that writes without pause).</summary>
+    public static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(2);
+
+    private long _lastAdded = Environment.TickCount64;
+
+    /// <summary>Waits until no line has arrived for <see cref="Quiet"/>, at most <see cref="MaxSettle"/>.</summary>
+    public void Settle()
+    {
+        var deadline = Environment.TickCount64 + (long)MaxSettle.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline)
+        {
+            var quietFor = Environment.TickCount64 - Interlocked.Read(ref _lastAdded);
+            if (quietFor >= Quiet.TotalMilliseconds)
+            {
+                return;
+            }
+            Thread.Sleep(TimeSpan.FromMilliseconds(Quiet.TotalMilliseconds - quietFor + 10));
+        }
+    }
+
+    private TimeSpan _maxDelay;
+
     public void Add(string line)
     {
+        Interlocked.Exchange(ref _lastAdded, Environment.TickCount64);
+        // The orchestrator prefixes each line with the time it read it from the process: how late it arrives here.
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        if (space > 20 && DateTimeOffset.TryParse(line.AsSpan(0, space), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var read)
+            && DateTimeOffset.UtcNow - read is var delay && delay > _maxDelay)
+        {
+            _maxDelay = delay;
+        }
         lock (_lines)
         {
             _lines.Add(line);
@@ -199,6 +241,7 @@ internal sealed class ServiceLog : IDisposable
     {
         lock (_lines)
         {
+            _file.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# longest relay delay of a line: {_maxDelay.TotalMilliseconds:0} ms"));
             _file.Dispose();
         }
     }

@@ -169,6 +169,7 @@ public sealed class LocalStack : IAsyncDisposable
             $"Stack:RunnerPort={_runnerPort}",
             $"Stack:InMemoryStorage={!_options.PersistentStorage}",
             "Stack:RestartDeadServices=false",
+            "Stack:Telemetry=false",
         };
         var functions = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
         {
