@@ -91,7 +91,7 @@ public sealed class StackService
     /// <summary>This run's whole output so far.</summary>
     /// <remarks>The orchestrator relays a service's output with a delay (it reads the process's pipes into files and
     /// streams those), so a line written just before something the test observed in storage may not be here yet. This
-    /// waits until no line has arrived for a moment (at most a few seconds) before reading.</remarks>
+    /// first waits until the lines read up to now have arrived (at most 2 s).</remarks>
     public string ReadLog()
     {
         _log.Settle();
@@ -180,40 +180,36 @@ internal sealed class ServiceLog : IDisposable
         }
     }
 
-    /// <summary>How long no line must have arrived for the log to count as caught up.</summary>
-    public static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(400);
-
-    /// <summary>The longest <see cref="Settle"/> waits (a service that writes without pause).</summary>
+    /// <summary>The longest <see cref="Settle"/> waits: longer than the relay delays seen here (up to about 1 s on a
+    /// busy machine, noted at the end of each log file).</summary>
     public static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(2);
 
-    private long _lastAdded = Environment.TickCount64;
+    private long _lastStampTicks = DateTimeOffset.MinValue.UtcTicks;
+    private TimeSpan _maxDelay;
 
-    /// <summary>Waits until no line has arrived for <see cref="Quiet"/>, at most <see cref="MaxSettle"/>.</summary>
+    /// <summary>Waits until a line that the orchestrator read after this call has arrived (so every line written
+    /// before it has too: lines arrive in order), or <see cref="MaxSettle"/> has passed (a service that wrote nothing).</summary>
     public void Settle()
     {
+        var now = DateTimeOffset.UtcNow.UtcTicks;
         var deadline = Environment.TickCount64 + (long)MaxSettle.TotalMilliseconds;
-        while (Environment.TickCount64 < deadline)
+        while (Interlocked.Read(ref _lastStampTicks) < now && Environment.TickCount64 < deadline)
         {
-            var quietFor = Environment.TickCount64 - Interlocked.Read(ref _lastAdded);
-            if (quietFor >= Quiet.TotalMilliseconds)
-            {
-                return;
-            }
-            Thread.Sleep(TimeSpan.FromMilliseconds(Quiet.TotalMilliseconds - quietFor + 10));
+            Thread.Sleep(20);
         }
     }
 
-    private TimeSpan _maxDelay;
-
     public void Add(string line)
     {
-        Interlocked.Exchange(ref _lastAdded, Environment.TickCount64);
         // The orchestrator prefixes each line with the time it read it from the process: how late it arrives here.
         var space = line.IndexOf(' ', StringComparison.Ordinal);
-        if (space > 20 && DateTimeOffset.TryParse(line.AsSpan(0, space), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var read)
-            && DateTimeOffset.UtcNow - read is var delay && delay > _maxDelay)
+        if (space > 20 && DateTimeOffset.TryParse(line.AsSpan(0, space), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var read))
         {
-            _maxDelay = delay;
+            Interlocked.Exchange(ref _lastStampTicks, read.UtcTicks);
+            if (DateTimeOffset.UtcNow - read is var delay && delay > _maxDelay)
+            {
+                _maxDelay = delay;
+            }
         }
         lock (_lines)
         {
