@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using AgingPipeline.AppHost;
-using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;

@@ -110,7 +110,6 @@ public sealed class SupervisorTests : IDisposable
         }
     }
 
-    /// <summary>Sends <paramref name="signal"/> with <c>kill</c>; returns its exit code.</summary>
     /// <summary>True when this process ignores SIGINT (bit 1 of <c>SigIgn</c> in <c>/proc/self/status</c>), which its
     /// children inherit.</summary>
     private static bool SigIntIgnoredHere()
@@ -120,6 +119,7 @@ public sealed class SupervisorTests : IDisposable
         return (mask & 0x2) != 0;
     }
 
+    /// <summary>Sends <paramref name="signal"/> to <paramref name="pid"/> with <c>kill</c>; returns its exit code.</summary>
     private static int Kill(int pid, int signal)
     {
         using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;

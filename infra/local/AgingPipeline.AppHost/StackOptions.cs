@@ -27,15 +27,19 @@ public sealed record StackOptions
     /// <summary><c>ASPNETCORE_ENVIRONMENT</c> of the function app and the runner, <c>DOTNET_ENVIRONMENT</c> of the pump.</summary>
     public string Environment { get; init; } = "Development";
 
+    /// <summary>Azurite's blob port.</summary>
     public int BlobPort { get; init; } = 10000;
 
+    /// <summary>Azurite's queue port.</summary>
     public int QueuePort { get; init; } = 10001;
 
+    /// <summary>Azurite's table port.</summary>
     public int TablePort { get; init; } = 10002;
 
     /// <summary>The function app's port (<c>FUNCTIONS_CUSTOMHANDLER_PORT</c>).</summary>
     public int FunctionsPort { get; init; } = 7071;
 
+    /// <summary>The runner's port.</summary>
     public int RunnerPort { get; init; } = 7072;
 
     /// <summary>Azurite keeps its data in memory (<c>--inMemoryPersistence</c>) instead of <c>{DataDirectory}/azurite</c>.</summary>

@@ -27,10 +27,13 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// checks; <see cref="ConnectionString"/> then does not apply).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
+    /// <summary>The blob port, once started.</summary>
     public int BlobPort { get; private set; }
 
+    /// <summary>The queue port, once started.</summary>
     public int QueuePort { get; private set; }
 
+    /// <summary>The table port, once started.</summary>
     public int TablePort { get; private set; }
 
     /// <summary>The running process, or null while stopped.</summary>
@@ -109,6 +112,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         Process = null;
     }
 
+    /// <summary>Stops Azurite.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Process is { } process)

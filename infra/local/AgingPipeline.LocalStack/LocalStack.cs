@@ -106,8 +106,10 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>Every runner run so far, the current one last.</summary>
     public IReadOnlyList<StackService> RunnerHistory => _runners;
 
+    /// <summary>Base URL of the function app.</summary>
     public Uri FunctionAppUrl { get; }
 
+    /// <summary>Base URL of the runner.</summary>
     public Uri RunnerUrl { get; }
 
     /// <summary>Client of the function app.</summary>
@@ -119,6 +121,7 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>The runner's model root.</summary>
     public string ModelRoot { get; }
 
+    /// <summary>The options the stack was started with.</summary>
     public LocalStackOptions Options => _options;
 
     /// <summary>The tests' own storage clients.</summary>
@@ -499,6 +502,7 @@ public sealed class LocalStack : IAsyncDisposable
         ["DOTNET_NOLOGO"] = "1",
     };
 
+    /// <summary>Stops every service of the stack.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_app is not null)
@@ -720,5 +724,6 @@ public sealed record RunnerStageMetrics(string Stage, long Count, double TotalSe
 /// <param name="Stderr">Standard error (messages, notes).</param>
 public sealed record CliOutcome(int ExitCode, string Stdout, string Stderr)
 {
+    /// <summary>The exit code and both outputs, for an assertion message.</summary>
     public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 }

@@ -156,6 +156,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Writes a marker line into the log (what the test did, and when).</summary>
     public void Note(string text) => Append($"# test: {DateTime.UtcNow:HH:mm:ss.fff} {text}");
 
+    /// <summary>Stops the process and closes its log.</summary>
     public async ValueTask DisposeAsync()
     {
         try

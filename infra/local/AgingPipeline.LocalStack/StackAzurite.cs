@@ -14,10 +14,13 @@ public sealed class StackAzurite
         (BlobPort, QueuePort, TablePort) = (blobPort, queuePort, tablePort);
     }
 
+    /// <summary>The blob port.</summary>
     public int BlobPort { get; }
 
+    /// <summary>The queue port.</summary>
     public int QueuePort { get; }
 
+    /// <summary>The table port.</summary>
     public int TablePort { get; }
 
     /// <summary>The current run of Azurite.</summary>
