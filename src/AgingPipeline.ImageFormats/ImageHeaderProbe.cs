@@ -15,7 +15,8 @@ namespace AgingPipeline.ImageFormats;
 /// </remarks>
 public static class ImageHeaderProbe
 {
-    /// <summary>Sniffs the format and reads the dimensions when the prefix holds the frame header.</summary>
+    /// <summary>Sniffs the format, reads the dimensions when the prefix holds the frame header, and the EXIF
+    /// orientation when it holds that.</summary>
     /// <param name="prefix">The first bytes of the file (64 KiB is plenty for almost every image).</param>
     /// <returns>The header; dimensions are null when not found in the prefix.</returns>
     /// <exception cref="PipelineException">With <see cref="PipelineErrorCode.CorruptImage"/> when the magic
@@ -23,13 +24,14 @@ public static class ImageHeaderProbe
     public static ImageHeader Probe(ReadOnlySpan<byte> prefix)
     {
         var format = ImageSniffer.SniffFormat(prefix);
-        return format switch
+        var header = format switch
         {
             ImageFormat.Png => ProbePng(prefix),
             ImageFormat.Jpeg => ProbeJpeg(prefix),
             ImageFormat.WebP => ProbeWebP(prefix),
             _ => new ImageHeader(ImageFormat.Unknown, null, null),
         };
+        return header with { Orientation = ExifOrientation.Read(prefix, format) };
     }
 
     private static ImageHeader ProbePng(ReadOnlySpan<byte> data)

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using AgingPipeline.Contracts;
+using AgingPipeline.ImageFormats;
 using AgingPipeline.IntegrationTests.Infrastructure;
 
 namespace AgingPipeline.IntegrationTests;
@@ -61,6 +62,25 @@ public sealed class OnImageUploadedTests(PipelineFixture fixture) : IClassFixtur
             members.Add(id);
         }
         Assert.Equal([jobId], members);
+    }
+
+    [Fact]
+    public async Task A_jpeg_turned_by_its_exif_orientation_is_queued_with_the_size_it_is_shown_at()
+    {
+        // Shown 60 wide × 40 high; stored 40 × 60 with orientation 6 ("turn 90° clockwise to show").
+        using var upright = NetVips.Image.Black(60, 40, bands: 3);
+        var bytes = TestImages.JpegWithOrientation6(upright);
+        var stored = ImageHeaderProbe.Probe(bytes);
+        Assert.Equal((40, 60, 6), (stored.Width, stored.Height, stored.Orientation));
+        var blobName = $"{PipelineFixture.Unique("o")}/turned.jpg";
+        await fixture.PutUploadAsync(blobName, bytes, new Dictionary<string, string> { [UploadMetadata.Ages] = "40" });
+
+        var (jobId, response) = await DeliverAsync(blobName);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = (await fixture.Jobs.GetAsync(jobId))!.Record;
+        // As the decoder (and the runner's record on success) will have it: width and height swapped.
+        Assert.Equal((60, 40), (record.Width, record.Height));
     }
 
     [Fact]

@@ -169,8 +169,9 @@ public sealed partial class UploadIngestor
             ModelVersion = options.ModelVersion,
             Region = options.Region,
             Format = header.Format == ImageFormat.Unknown ? null : header.Format.ToString().ToLowerInvariant(),
-            Width = header.Width,
-            Height = header.Height,
+            // As shown (orientation applied), as the runner records them when the job succeeds.
+            Width = header.DisplayWidth,
+            Height = header.DisplayHeight,
             ErrorCode = refusal?.Code ?? PipelineErrorCode.None,
             ErrorMessage = refusal?.Message,
             CreatedAt = now,
