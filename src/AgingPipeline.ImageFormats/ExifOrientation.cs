@@ -33,35 +33,13 @@ public static class ExifOrientation
 
     private static ReadOnlySpan<byte> JpegExif(ReadOnlySpan<byte> data)
     {
-        var pos = 2;
-        while (pos + 4 <= data.Length && data[pos] == 0xFF)
+        var segments = new JpegSegments(data);
+        while (segments.Next() == JpegStep.Segment)
         {
-            var marker = data[pos + 1];
-            if (marker == 0xFF)
+            if (segments.Marker == 0xE1 && segments.Payload.StartsWith("Exif\0\0"u8))
             {
-                pos++; // fill byte
-                continue;
+                return segments.Payload[6..];
             }
-            if (marker is 0xD8 or 0x01 or (>= 0xD0 and <= 0xD7))
-            {
-                pos += 2; // markers without a length
-                continue;
-            }
-            if (marker is 0xDA or 0xD9)
-            {
-                break; // the scan starts: no metadata after it is read by decoders either
-            }
-            var length = BinaryPrimitives.ReadUInt16BigEndian(data[(pos + 2)..]);
-            if (length < 2)
-            {
-                break;
-            }
-            var segment = data[(pos + 4)..Math.Min(data.Length, pos + 2 + length)];
-            if (marker == 0xE1 && segment.StartsWith("Exif\0\0"u8))
-            {
-                return segment[6..];
-            }
-            pos += 2 + length;
         }
         return [];
     }

@@ -52,47 +52,31 @@ public static class ImageHeaderProbe
 
     private static ImageHeader ProbeJpeg(ReadOnlySpan<byte> data)
     {
-        var position = 2;
-        while (position + 4 <= data.Length)
+        var segments = new JpegSegments(data);
+        while (true)
         {
-            if (data[position] != 0xFF)
+            switch (segments.Next())
             {
-                throw Corrupt(ImageFormat.Jpeg, $"expected a marker at byte {position}");
+                case JpegStep.NotAMarker:
+                    throw Corrupt(ImageFormat.Jpeg, $"expected a marker at byte {segments.Position}");
+                case JpegStep.ScanStart:
+                    throw Corrupt(ImageFormat.Jpeg, "the image data starts before any frame header");
+                case JpegStep.BadLength:
+                    throw Corrupt(ImageFormat.Jpeg, $"segment length {segments.Length} at byte {segments.Position}");
+                case JpegStep.Segment when IsStartOfFrame(segments.Marker):
+                    // Length (2), precision (1), height (2), width (2).
+                    var frame = segments.Payload;
+                    if (frame.Length < 5)
+                    {
+                        return new ImageHeader(ImageFormat.Jpeg, null, null);
+                    }
+                    return Sized(ImageFormat.Jpeg, BinaryPrimitives.ReadUInt16BigEndian(frame[3..]), BinaryPrimitives.ReadUInt16BigEndian(frame[1..]));
+                case JpegStep.Segment:
+                    continue;
+                default:
+                    return new ImageHeader(ImageFormat.Jpeg, null, null);
             }
-            var marker = data[position + 1];
-            if (marker == 0xFF)
-            {
-                position++; // fill byte
-                continue;
-            }
-            if (marker is 0xD8 or 0x01 or (>= 0xD0 and <= 0xD7))
-            {
-                position += 2; // markers without a length
-                continue;
-            }
-            if (marker is 0xD9 or 0xDA)
-            {
-                throw Corrupt(ImageFormat.Jpeg, "the image data starts before any frame header");
-            }
-            var length = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(position + 2, 2));
-            if (length < 2)
-            {
-                throw Corrupt(ImageFormat.Jpeg, $"segment length {length} at byte {position}");
-            }
-            if (IsStartOfFrame(marker))
-            {
-                // FF Cn, length (2), precision (1), height (2), width (2).
-                if (position + 9 > data.Length)
-                {
-                    break;
-                }
-                var height = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(position + 5, 2));
-                var width = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(position + 7, 2));
-                return Sized(ImageFormat.Jpeg, width, height);
-            }
-            position += 2 + length;
         }
-        return new ImageHeader(ImageFormat.Jpeg, null, null);
     }
 
     private static bool IsStartOfFrame(byte marker) =>
