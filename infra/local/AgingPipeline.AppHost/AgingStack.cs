@@ -108,7 +108,9 @@ public static class AgingStack
 
     private static string Text(int port) => port.ToString(CultureInfo.InvariantCulture);
 
-    private static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)
+    /// <summary>True when something accepts TCP connections on 127.0.0.1:<paramref name="port"/> (how Azurite's
+    /// readiness is told, here and by the tests' own Azurite).</summary>
+    public static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)
     {
         using var client = new TcpClient();
         try

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using AgingPipeline.AppHost;
 
 namespace AgingPipeline.Testing;
 
@@ -131,27 +132,13 @@ public sealed class AzuriteProcess : IAsyncDisposable
             {
                 return false;
             }
-            if (await AcceptsAsync(BlobPort, cancellationToken) && await AcceptsAsync(QueuePort, cancellationToken))
+            if (await AgingStack.AcceptsAsync(BlobPort, cancellationToken) && await AgingStack.AcceptsAsync(QueuePort, cancellationToken))
             {
                 return true;
             }
             await Task.Delay(100, cancellationToken);
         }
         return false;
-    }
-
-    private static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)
-    {
-        using var client = new TcpClient();
-        try
-        {
-            await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     /// <summary>A port that was free a moment ago.</summary>
