@@ -12,8 +12,10 @@ namespace AgingPipeline.AppHost;
 /// <c>.local/npm</c> (there is no container runtime here), and <c>dotnet X.dll</c> in the project's output folder.
 /// The three .NET services get the dashboard's OTLP endpoint, so their logs, metrics and traces (an upload's trace
 /// crosses the queue: the runner continues the trace context the function app wrote into the message) show there.</para>
-/// <para>Health decides the start order: the function app waits for Azurite (its ports accept), the pump and the
-/// runner for the function app's <c>/api/health</c>, which it answers after creating the containers and queues.</para>
+/// <para>Health decides the start order: the function app waits for Azurite (its ports accept), the pump for the
+/// function app's <c>/api/health</c> (it delivers events to it), the runner for Azurite only: it creates the
+/// containers and queues it uses itself (<c>Runner:EnsureStorageCreated</c>), so loading and warming up its model
+/// overlaps the function app's start.</para>
 /// </remarks>
 public static class AgingStack
 {
@@ -29,7 +31,10 @@ public static class AgingStack
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
         builder.Services.AddSingleton(options);
-        builder.Services.AddHostedService<LogFiles>();
+        if (options.LogFiles)
+        {
+            builder.Services.AddHostedService<LogFiles>();
+        }
         if (options.RestartDeadServices)
         {
             builder.Services.AddHostedService<RestartDeadServices>();
@@ -85,7 +90,7 @@ public static class AgingStack
                 .WithEnvironment("MALLOC_ARENA_MAX", "2")
                 .WithSettings(options, Runner)
                 .WithHttpHealthCheck("/health")
-                .WaitFor(functions);
+                .WaitFor(azurite);
         }
         return builder;
     }

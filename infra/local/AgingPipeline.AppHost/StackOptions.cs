@@ -56,6 +56,10 @@ public sealed record StackOptions
     /// <summary>A service that exits is started again after a back-off (<see cref="RestartPolicy"/>).</summary>
     public bool RestartDeadServices { get; init; } = true;
 
+    /// <summary>The AppHost copies every service's console output into <c>{DataDirectory}/logs/{service}.log</c>.</summary>
+    /// <remarks>Off where the caller keeps those files itself (the tests' LocalStack, with its own markers).</remarks>
+    public bool LogFiles { get; init; } = true;
+
     /// <summary>Extra environment per service (<c>Stack:Settings:runner:Storage__VisibilityTimeout</c>): the tests'
     /// short timings, the bench's runner settings. They win over the stack's own.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Settings { get; init; } =
@@ -101,6 +105,7 @@ public sealed record StackOptions
             Runner = section.GetValue(nameof(Runner), defaults.Runner),
             RestartDeadServices = section.GetValue(nameof(RestartDeadServices), defaults.RestartDeadServices),
             Telemetry = section.GetValue(nameof(Telemetry), defaults.Telemetry),
+            LogFiles = section.GetValue(nameof(LogFiles), defaults.LogFiles),
             Settings = section.GetSection(nameof(Settings)).GetChildren().ToDictionary(
                 static service => service.Key,
                 static service => (IReadOnlyDictionary<string, string>)service.GetChildren()

@@ -173,6 +173,8 @@ public sealed class LocalStack : IAsyncDisposable
             $"Stack:InMemoryStorage={!_options.PersistentStorage}",
             "Stack:RestartDeadServices=false",
             "Stack:Telemetry=false",
+            // The stack's ServiceLog writes logs/{service}.log (with start markers and the tests' notes).
+            "Stack:LogFiles=false",
         };
         var functions = new Dictionary<string, string>(StorageSettings, StringComparer.Ordinal)
         {
@@ -569,13 +571,17 @@ public sealed class LocalStack : IAsyncDisposable
             throw new InvalidOperationException($"{service} did not start ({started.Snapshot.State?.Text}, exit code {started.Snapshot.ExitCode}).\n{Logs()}");
         }
         var n = _starts[service] = _starts.GetValueOrDefault(service) + 1;
+        var log = _logs[service];
+        // The first run owns the log from its start (its output files are found, and their backlog read, only once it
+        // runs); a later run starts here: the log is followed live by then, and a process writes its first line only
+        // after the orchestrator has reported it running.
+        var firstLine = n == 1 ? 0 : log.Count;
         if (_current.TryGetValue(service, out var previous))
         {
-            previous.Close();
+            previous.Close(firstLine);
         }
-        var log = _logs[service];
         log.Add(string.Create(CultureInfo.InvariantCulture, $"# {DateTime.UtcNow:O} {service}#{n} started, pid {newPid}"));
-        var run = new StackService(_app, service, n, log, newPid);
+        var run = new StackService(_app, service, n, log, newPid, firstLine);
         _current[service] = run;
         if (service == AgingStack.Runner)
         {
@@ -587,19 +593,45 @@ public sealed class LocalStack : IAsyncDisposable
         }
     }
 
-    /// <summary>Copies every service's console output into its <see cref="ServiceLog"/> (the AppHost keeps each under the
-    /// resource's instance id, known once the resource has been created).</summary>
+    /// <summary>Copies every service's console output into its <see cref="ServiceLog"/>: each run's output files as the
+    /// orchestrator writes them (<see cref="DcpOutputTail"/>, found by the resource's instance id), or, where those
+    /// files are not found, the AppHost's log stream (kept under the resource's instance id, known once the resource has
+    /// been created; it relays the same lines later).</summary>
     private async Task FollowAsync(CancellationToken cancellationToken)
     {
         var notifications = _app!.Services.GetRequiredService<ResourceNotificationService>();
         var loggers = _app.Services.GetRequiredService<ResourceLoggerService>();
-        var following = new HashSet<string>(StringComparer.Ordinal);
+        var tailedRuns = new HashSet<string>(StringComparer.Ordinal);
+        var tailedServices = new HashSet<string>(StringComparer.Ordinal);
+        var streamedServices = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             await foreach (var change in notifications.WatchAsync(cancellationToken))
             {
-                if (_logs.TryGetValue(change.Resource.Name, out var log) && following.Add(change.ResourceId))
+                var service = change.Resource.Name;
+                if (!_logs.TryGetValue(service, out var log) || streamedServices.Contains(service))
                 {
+                    continue;
+                }
+                var found = false;
+                foreach (var tail in DcpOutputTail.FindRuns(change.ResourceId))
+                {
+                    found = true;
+                    if (tailedRuns.Add(tail.Uid))
+                    {
+                        tailedServices.Add(service);
+                        log.Attach(tail);
+                        _logCopies.Add(tail.FollowAsync(log, cancellationToken));
+                    }
+                }
+                if (found)
+                {
+                    continue;
+                }
+                else if (StackService.IsRunningState(change.Snapshot) && !tailedServices.Contains(service))
+                {
+                    // No output files to follow for this service: take the AppHost's stream for all its runs.
+                    streamedServices.Add(service);
                     _logCopies.Add(CopyAsync(loggers, change.ResourceId, log, cancellationToken));
                 }
             }

@@ -18,14 +18,14 @@ public sealed class StackService
     private readonly int _firstLine;
     private int? _lastLine;
 
-    internal StackService(DistributedApplication app, string resource, int start, ServiceLog log, int pid)
+    internal StackService(DistributedApplication app, string resource, int start, ServiceLog log, int pid, int firstLine)
     {
         _app = app;
         _log = log;
         Resource = resource;
         Name = string.Create(CultureInfo.InvariantCulture, $"{resource}#{start}");
         Pid = pid;
-        _firstLine = log.Count;
+        _firstLine = firstLine;
     }
 
     /// <summary>The AppHost's resource name (<c>runner</c>).</summary>
@@ -120,8 +120,9 @@ public sealed class StackService
         return null;
     }
 
-    /// <summary>Ends this run's share of the log (the next run of the service starts).</summary>
-    internal void Close() => _lastLine ??= _log.Count;
+    /// <summary>Ends this run's share of the log before line <paramref name="nextRunStart"/> (where the next run of the
+    /// service starts).</summary>
+    internal void Close(int nextRunStart) => _lastLine ??= nextRunStart;
 
     internal static int? PidOf(CustomResourceSnapshot snapshot) =>
         snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value switch
@@ -180,22 +181,59 @@ internal sealed class ServiceLog : IDisposable
         }
     }
 
-    /// <summary>The longest <see cref="Settle"/> waits: longer than the relay delays seen here (up to about 1 s on a
-    /// busy machine, noted at the end of each log file).</summary>
+    /// <summary>The longest <see cref="Settle"/> waits: longer than the relay delays of the AppHost's log stream seen
+    /// here (up to about 2 s on a busy machine, noted at the end of each log file).</summary>
     public static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a service followed through its output files (<see cref="DcpOutputTail"/>) must have written
+    /// nothing new before <see cref="Settle"/> takes its lines as complete.</summary>
+    public static readonly TimeSpan QuietWindow = TimeSpan.FromMilliseconds(300);
+
+    private readonly List<DcpOutputTail> _tails = [];
     private long _lastStampTicks = DateTimeOffset.MinValue.UtcTicks;
     private TimeSpan _maxDelay;
 
-    /// <summary>Waits until a line that the orchestrator read after this call has arrived (so every line written
-    /// before it has too: lines arrive in order), or <see cref="MaxSettle"/> has passed (a service that wrote nothing).</summary>
+    /// <summary>Lines of this service now also come from <paramref name="tail"/> (one run's output files).</summary>
+    public void Attach(DcpOutputTail tail)
+    {
+        lock (_tails)
+        {
+            _tails.Add(tail);
+        }
+    }
+
+    /// <summary>Waits until the lines the service wrote before this call are here: a line that the orchestrator read
+    /// after this call has arrived (lines arrive in order), or, for a service followed through its output files, every
+    /// byte of them has been read and nothing new came for <see cref="QuietWindow"/>; at most <see cref="MaxSettle"/>
+    /// (a quiet service followed through the AppHost's log stream).</summary>
     public void Settle()
     {
         var now = DateTimeOffset.UtcNow.UtcTicks;
         var deadline = Environment.TickCount64 + (long)MaxSettle.TotalMilliseconds;
+        long? quietSince = null;
         while (Interlocked.Read(ref _lastStampTicks) < now && Environment.TickCount64 < deadline)
         {
+            if (TailsCaughtUp())
+            {
+                quietSince ??= Environment.TickCount64;
+                if (Environment.TickCount64 - quietSince >= (long)QuietWindow.TotalMilliseconds)
+                {
+                    return;
+                }
+            }
+            else
+            {
+                quietSince = null;
+            }
             Thread.Sleep(20);
+        }
+    }
+
+    private bool TailsCaughtUp()
+    {
+        lock (_tails)
+        {
+            return _tails.Count > 0 && _tails.TrueForAll(t => t.CaughtUp);
         }
     }
 
