@@ -51,7 +51,8 @@ public static class ServiceDefaultsExtensions
     /// <summary>Configures OpenTelemetry: the <c>AgingPipeline</c> activity source and meter, ASP.NET Core, HttpClient
     /// and Azure SDK spans, and logs; exported over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
     /// <remarks>Without an endpoint nothing is exported and nothing is paid for the exporter: the local stack and
-    /// CI run without a collector. The Azure SDK's ActivitySource support is still an opt-in switch.</remarks>
+    /// CI run without a collector. The service is named by <c>OTEL_SERVICE_NAME</c> when it is set (so the dashboard's
+    /// telemetry carries the AppHost's resource names), else by the application's name. The Azure SDK's ActivitySource support is still an opt-in switch.</remarks>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
@@ -63,7 +64,14 @@ public static class ServiceDefaultsExtensions
             logging.IncludeScopes = true;
         });
         var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
+            .ConfigureResource(resource =>
+            {
+                // OTEL_SERVICE_NAME (the AppHost sets it to the resource's name) wins; otherwise the application's name.
+                if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_SERVICE_NAME"]))
+                {
+                    resource.AddService(builder.Environment.ApplicationName);
+                }
+            })
             .WithMetrics(metrics => metrics
                 .AddMeter(PipelineTelemetry.Name)
                 .AddAspNetCoreInstrumentation()
