@@ -13,9 +13,13 @@ RESULTS="$ROOT/artifacts/test-results"
 mkdir -p "$LOCAL" "$RESULTS"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+# Azurite's install (mostly waiting on the registry) runs while the build (all CPU) does; the tests wait for it.
+npm_install=""
 if [[ ! -x "$LOCAL/npm/node_modules/.bin/azurite" ]]; then
-  echo "==> Installing Azurite $AZURITE_VERSION into .local/npm"
-  npm install --prefix "$LOCAL/npm" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION"
+  echo "==> Installing Azurite $AZURITE_VERSION into .local/npm (alongside the build; output in .local/npm-install.log)"
+  npm install --prefix "$LOCAL/npm" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >"$LOCAL/npm-install.log" 2>&1 &
+  npm_install=$!
+  trap 'kill "$npm_install" 2>/dev/null || true' EXIT
 fi
 
 shopt -s nullglob
@@ -33,6 +37,15 @@ fi
 
 # --- Browser tests (tests/AgingPipeline.BrowserTests): Debian's Chromium, installed when missing; never a
 # browser downloaded by Playwright. ---
+if [[ -n "$npm_install" ]]; then
+  if ! wait "$npm_install"; then
+    cat "$LOCAL/npm-install.log" >&2
+    echo "Installing Azurite $AZURITE_VERSION with npm failed (output above); the tests need it." >&2
+    exit 1
+  fi
+  cat "$LOCAL/npm-install.log"
+fi
+
 if [[ " ${projects[*]} " == *AgingPipeline.BrowserTests* ]]; then
   tests/AgingPipeline.BrowserTests/ensure-chromium.sh
 fi

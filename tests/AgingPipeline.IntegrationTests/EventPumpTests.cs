@@ -59,6 +59,23 @@ public sealed class EventPumpTests(PipelineFixture fixture) : IClassFixture<Pipe
     }
 
     [Fact]
+    public async Task Before_the_containers_and_queues_exist_a_round_finds_nothing_instead_of_failing()
+    {
+        // The pumps start with Azurite, beside the services that create the storage (the AppHost waits for Azurite only).
+        await using var azurite = await AzuriteInstance.StartAsync();
+        var clients = azurite.CreateClients();
+        using var http = new HttpClient(new RecordingHandler(HttpStatusCode.OK)) { BaseAddress = new Uri("http://127.0.0.1:7071/") };
+        var pumpOptions = Options.Create(new EventPumpOptions { FunctionAppUrl = http.BaseAddress, StateFile = Path.Combine(_stateDirectory, "empty.json") });
+
+        var uploads = await new UploadEventPump(clients, http, pumpOptions, NullLogger<UploadEventPump>.Instance).RunOnceAsync();
+        var poison = await new PoisonQueuePump(clients, http, pumpOptions, Options.Create(new PoisonPumpOptions()), NullLogger<PoisonQueuePump>.Instance).RunOnceAsync();
+
+        Assert.Equal(new PumpRound(0, 0, 0, 0), uploads);
+        Assert.Equal(new PoisonRound(0, 0, 0, 0), poison);
+        Assert.False(await clients.Uploads.ExistsAsync());
+    }
+
+    [Fact]
     public async Task A_failing_function_app_is_retried_then_dead_lettered_and_the_payload_has_the_host_shape()
     {
         var blobName = $"{PipelineFixture.Unique("fail")}/refused.png";

@@ -12,10 +12,10 @@ namespace AgingPipeline.AppHost;
 /// <c>.local/npm</c> (there is no container runtime here), and <c>dotnet X.dll</c> in the project's output folder.
 /// The three .NET services get the dashboard's OTLP endpoint, so their logs, metrics and traces (an upload's trace
 /// crosses the queue: the runner continues the trace context the function app wrote into the message) show there.</para>
-/// <para>Health decides the start order: the function app waits for Azurite (its ports accept), the pump for the
-/// function app's <c>/api/health</c> (it delivers events to it), the runner for Azurite only: it creates the
-/// containers and queues it uses itself (<c>Runner:EnsureStorageCreated</c>), so loading and warming up its model
-/// overlaps the function app's start.</para>
+/// <para>Health decides the start order: the function app, the pump and the runner wait for Azurite (its ports
+/// accept), and start together. The pump retries a delivery the function app cannot take yet, as Event Grid does; the
+/// runner creates the containers and queues it uses itself (<c>Runner:EnsureStorageCreated</c>), so loading and
+/// warming up its model overlaps the function app's start.</para>
 /// </remarks>
 public static class AgingStack
 {
@@ -77,7 +77,7 @@ public static class AgingStack
             .WithEnvironment("EventPump__FunctionAppUrl", $"http://127.0.0.1:{Text(options.FunctionsPort)}")
             .WithEnvironment("EventPump__StateFile", Path.Combine(options.DataDirectory, "event-pump", "state.json"))
             .WithSettings(options, EventPump)
-            .WaitFor(functions);
+            .WaitFor(azurite);
 
         if (options.Runner)
         {

@@ -138,7 +138,16 @@ public sealed partial class PoisonQueuePump
     /// <exception cref="RequestFailedException">The queue could not be read (storage down, queue missing).</exception>
     public async Task<PoisonRound> RunOnceAsync(CancellationToken cancellationToken = default)
     {
-        QueueMessage[] messages = (await _queue.ReceiveMessagesAsync(_options.BatchSize, _options.DeliveryTimeout * 2, cancellationToken).ConfigureAwait(false)).Value;
+        QueueMessage[] messages;
+        try
+        {
+            messages = (await _queue.ReceiveMessagesAsync(_options.BatchSize, _options.DeliveryTimeout * 2, cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.ErrorCode == "QueueNotFound")
+        {
+            // The pump starts with Azurite, beside the services that create the queues: nothing was poisoned yet.
+            return new PoisonRound(0, 0, 0, 0);
+        }
         if (messages.Length == 0)
         {
             return new PoisonRound(0, 0, 0, 0);

@@ -66,12 +66,20 @@ public sealed partial class UploadEventPump
         _state ??= await _store.LoadAsync(cancellationToken).ConfigureAwait(false);
         var state = _state;
         var listed = new Dictionary<string, BlobItemProperties>(StringComparer.Ordinal);
-        await foreach (var item in _clients.Uploads.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix: null, cancellationToken).ConfigureAwait(false))
+        try
         {
-            if (item.Properties.ETag is not null)
+            await foreach (var item in _clients.Uploads.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix: null, cancellationToken).ConfigureAwait(false))
             {
-                listed[item.Name] = item.Properties;
+                if (item.Properties.ETag is not null)
+                {
+                    listed[item.Name] = item.Properties;
+                }
             }
+        }
+        catch (RequestFailedException ex) when (ex.ErrorCode == "ContainerNotFound")
+        {
+            // The pump starts with Azurite, beside the services that create the containers: nothing was uploaded yet.
+            return new PumpRound(0, 0, 0, 0);
         }
 
         var changed = Prune(state.Delivered, listed) | Prune(state.DeadLettered, listed);
