@@ -51,7 +51,8 @@ public static class ServiceDefaultsExtensions
     /// <summary>Configures OpenTelemetry: the <c>AgingPipeline</c> activity source and meter, ASP.NET Core, HttpClient
     /// and Azure SDK spans, and logs; exported over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
     /// <remarks>Without an endpoint nothing is exported and nothing is paid for the exporter: the local stack and
-    /// CI run without a collector. The service is named by <c>OTEL_SERVICE_NAME</c> when it is set (so the dashboard's
+    /// CI run without a collector. Storage polling that no request or job started is not traced
+    /// (<see cref="PollingSpanSampler"/>). The service is named by <c>OTEL_SERVICE_NAME</c> when it is set (so the dashboard's
     /// telemetry carries the AppHost's resource names), else by the application's name. The Azure SDK's ActivitySource support is still an opt-in switch.</remarks>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -77,10 +78,10 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation())
             .WithTracing(tracing => tracing
+                .SetSampler(PollingSpanSampler.ForServices())
                 .AddSource(PipelineTelemetry.Name)
                 .AddSource("Azure.*")
-                .AddAspNetCoreInstrumentation(options => options.Filter = static context =>
-                    !context.Request.Path.StartsWithSegments(HealthPath) && !context.Request.Path.StartsWithSegments(AlivePath))
+                .AddAspNetCoreInstrumentation(options => options.Filter = static context => !IsProbe(context.Request.Path))
                 .AddHttpClientInstrumentation());
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -88,6 +89,11 @@ public static class ServiceDefaultsExtensions
         }
         return builder;
     }
+
+    /// <summary>Health and liveness probes (<c>/health</c>, <c>/alive</c>, and the function app's <c>/api/health</c>
+    /// behind the Functions host's route prefix): polled all day, never traced.</summary>
+    public static bool IsProbe(PathString path) =>
+        path.StartsWithSegments(HealthPath) || path.StartsWithSegments(AlivePath) || path.StartsWithSegments("/api" + HealthPath);
 
     /// <summary>Adds a liveness check (<c>self</c>, tagged <c>live</c>); services add their dependency checks.</summary>
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder)
