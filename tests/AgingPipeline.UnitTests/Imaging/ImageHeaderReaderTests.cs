@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AgingPipeline.Contracts;
 using AgingPipeline.ImageFormats;
 using AgingPipeline.Imaging;
@@ -15,15 +14,12 @@ public sealed class ImageHeaderReaderTests
         var bomb = TestImages.PngWithDeclaredSize(100_000, 100_000);
         Assert.True(bomb.Length < 100, "the bomb itself is tiny");
 
-        var stopwatch = Stopwatch.StartNew();
         var error = Assert.Throws<PipelineException>(() => _reader.Read(bomb));
-        stopwatch.Stop();
 
         // Decoding would need 30 GB and fail with an out-of-memory error, not this code.
         Assert.Equal(PipelineErrorCode.TooManyPixels, error.Code);
         Assert.Contains("100000 × 100000", error.Message, StringComparison.Ordinal);
         Assert.Contains("10000 megapixels", error.Message, StringComparison.Ordinal);
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(2), $"took {stopwatch.Elapsed}");
     }
 
     [Fact]
