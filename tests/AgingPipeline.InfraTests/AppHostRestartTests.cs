@@ -59,7 +59,7 @@ public sealed class AppHostRestartTests : IDisposable
         Assert.NotEqual(pump, restarted);
         Assert.Contains(lines.All, line => System.Text.RegularExpressions.Regex.IsMatch(line,
             @"event-pump died \(killed by a signal\) after \d+ s; restarting it in 1 s \(restart 1; log: .*event-pump\.log\)"));
-        Assert.True(notifications.TryGetCurrentState(AgingStack.Functions, out var now) && PidOf(now.Snapshot) == functions,
+        Assert.True(notifications.TryGetCurrentState(AgingStack.Functions, out var now) && StackService.PidOf(now.Snapshot) == functions,
             "the function app was restarted too");
     }
 
@@ -75,18 +75,9 @@ public sealed class AppHostRestartTests : IDisposable
     private static async Task<int> RunningPidAsync(ResourceNotificationService notifications, string resource, int? previous, CancellationToken cancellationToken)
     {
         var e = await notifications.WaitForResourceAsync(resource,
-            e => e.Snapshot.State?.Text == KnownResourceStates.Running && PidOf(e.Snapshot) is { } pid && pid != previous, cancellationToken);
-        return PidOf(e.Snapshot)!.Value;
+            e => StackService.IsRunningState(e.Snapshot) && StackService.PidOf(e.Snapshot) is { } pid && pid != previous, cancellationToken);
+        return StackService.PidOf(e.Snapshot)!.Value;
     }
-
-    private static int? PidOf(CustomResourceSnapshot snapshot) =>
-        snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value switch
-        {
-            int pid => pid,
-            long pid => (int)pid,
-            string text when int.TryParse(text, CultureInfo.InvariantCulture, out var pid) => pid,
-            _ => null,
-        };
 
     private static int Kill(int pid, int signal)
     {

@@ -2,10 +2,10 @@ using System.Text;
 
 namespace AgingPipeline.Testing;
 
-/// <summary>Follows the two files into which Aspire's orchestrator (DCP) writes one executable resource's stdout and
-/// stderr as it reads them from the process: <c>{temp}/aspire-dcp*/{uid}_out</c> and <c>_err</c>, one line per line of
-/// output (sequence number, time read, text). A restarted resource keeps its files: its next run appends.</summary>
-/// <remarks>The AppHost's log stream (<c>ResourceLoggerService</c>) serves the same lines, but up to about 2 s later on
+/// <summary>Follows the two files into which Aspire's orchestrator (DCP) writes one run's stdout and stderr as it reads
+/// them from the process: <c>{temp}/aspire-dcp*/{uid}_out</c> and <c>_err</c>, one line per line of output (sequence
+/// number, time read, text). A restarted resource gets new files under a new uid.</summary>
+/// <remarks>The AppHost's log stream (<c>ResourceLoggerService</c>) serves the same lines, but up to about 3 s later on
 /// this machine. Reading the files, a test sees a line milliseconds after the service wrote it, and can tell when it
 /// has read everything written so far (<see cref="CaughtUp"/>) instead of waiting out the relay.</remarks>
 internal sealed class DcpOutputTail
@@ -24,12 +24,12 @@ internal sealed class DcpOutputTail
         _partial = [.. _paths.Select(_ => new List<byte>())];
     }
 
-    /// <summary>The orchestrator's id of the resource's executable (the <c>{uid}</c> in the file names).</summary>
+    /// <summary>The orchestrator's id of the run (the <c>{uid}</c> in the file names).</summary>
     public string Uid { get; }
 
-    /// <summary>The output files of the resource with instance id <paramref name="resourceId"/> (e.g.
-    /// <c>runner-djnszzra</c>), once they exist: the orchestrator names the resource in the first line of its own log
-    /// of that executable, <c>resource-executable-{uid}.log</c> (<c>"Executable": "/runner-djnszzra"</c>).</summary>
+    /// <summary>The output files of every run so far of the resource with instance id <paramref name="resourceId"/>
+    /// (e.g. <c>runner-djnszzra</c>): the orchestrator names the resource in the first line of its own log of each run,
+    /// <c>resource-executable-{uid}.log</c> (<c>"Executable": "/runner-djnszzra"</c>).</summary>
     public static IEnumerable<DcpOutputTail> FindRuns(string resourceId)
     {
         var name = $"\"Executable\": \"/{resourceId}\"";

@@ -573,12 +573,12 @@ public sealed class LocalStack : IAsyncDisposable
         var n = _starts[service] = _starts.GetValueOrDefault(service) + 1;
         var log = _logs[service];
         // The first run owns the log from its start (its output files are found, and their backlog read, only once it
-        // runs); a later run starts here: the log is followed live by then, and a process writes its first line only
-        // after the orchestrator has reported it running.
+        // runs); a later run starts here: a process writes its first line about a second after the orchestrator reports
+        // it running, and its new output files are found on that same report.
         var firstLine = n == 1 ? 0 : log.Count;
         if (_current.TryGetValue(service, out var previous))
         {
-            previous.Close(firstLine);
+            previous.Close();
         }
         log.Add(string.Create(CultureInfo.InvariantCulture, $"# {DateTime.UtcNow:O} {service}#{n} started, pid {newPid}"));
         var run = new StackService(_app, service, n, log, newPid, firstLine);

@@ -120,11 +120,12 @@ public sealed class StackService
         return null;
     }
 
-    /// <summary>Ends this run's share of the log before line <paramref name="nextRunStart"/> (where the next run of the
-    /// service starts).</summary>
-    internal void Close(int nextRunStart) => _lastLine ??= nextRunStart;
+    /// <summary>Ends this run's share of the log (the next run of the service starts).</summary>
+    internal void Close() => _lastLine ??= _log.Count;
 
-    internal static int? PidOf(CustomResourceSnapshot snapshot) =>
+    /// <summary>The process id the orchestrator reports for an executable resource (<c>executable.pid</c>), or null
+    /// while it has none.</summary>
+    public static int? PidOf(CustomResourceSnapshot snapshot) =>
         snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value switch
         {
             int pid => pid,
@@ -133,7 +134,8 @@ public sealed class StackService
             _ => null,
         };
 
-    internal static bool IsRunningState(CustomResourceSnapshot snapshot) => snapshot.State?.Text == KnownResourceStates.Running;
+    /// <summary>Whether the orchestrator reports the resource as running.</summary>
+    public static bool IsRunningState(CustomResourceSnapshot snapshot) => snapshot.State?.Text == KnownResourceStates.Running;
 
     private CustomResourceSnapshot? Current() =>
         _app.Services.GetRequiredService<ResourceNotificationService>().TryGetCurrentState(Resource, out var e) ? e.Snapshot : null;
@@ -193,7 +195,8 @@ internal sealed class ServiceLog : IDisposable
     private long _lastStampTicks = DateTimeOffset.MinValue.UtcTicks;
     private TimeSpan _maxDelay;
 
-    /// <summary>Lines of this service now also come from <paramref name="tail"/> (one run's output files).</summary>
+    /// <summary>Lines of this service now also come from <paramref name="tail"/> (one run's output files), so
+    /// <see cref="Settle"/> can tell when it has read them all.</summary>
     public void Attach(DcpOutputTail tail)
     {
         lock (_tails)
